@@ -1,0 +1,98 @@
+/*
+ * The job model: what a job is (id, name, target function and its
+ * arguments, trigger, run policies, next run, state), how it is validated,
+ * and its JSON form (the API's and the stores'). A struct chime_job is a
+ * value: copies are independent, except the trigger, which is immutable and
+ * shared by reference count.
+ */
+#ifndef CHIME_JOB_H
+#define CHIME_JOB_H
+
+#include <chime/chime.h>
+#include <jansson.h>
+
+#include "trigger/trigger.h"
+
+#define CHIME_JOB_ID_MAX 191 /* bytes, without the NUL */
+
+/* Run policies; -1 / CHIME_GRACE_DEFAULT mean "from the scheduler settings". */
+#define CHIME_GRACE_UNLIMITED (-2) /* APScheduler's misfire_grace_time=None */
+#define CHIME_GRACE_DEFAULT   (-1)
+
+struct chime_job_policy {
+    int coalesce;         /* 1 / 0, or -1 = default */
+    int64_t grace_s;      /* misfire grace in seconds, CHIME_GRACE_DEFAULT or CHIME_GRACE_UNLIMITED */
+    int max_instances;    /* >= 1, or -1 = default (1) */
+};
+
+struct chime_job {
+    char *id;             /* 32 lowercase hex chars, or client-given */
+    char *name;           /* non-empty; defaults to func */
+    char *func;           /* "module:function" */
+    char *args;           /* JSON array text, "[]" when none */
+    char *kwargs;         /* JSON object text, "{}" when none */
+    char *jobstore;       /* "default" unless given */
+    struct chime_trigger *trigger; /* one reference owned */
+    struct chime_job_policy policy;
+    chime_utime next_run; /* CHIME_UTIME_NONE when paused or finished */
+    bool paused;
+    char *broken;         /* NULL, or why the func cannot be resolved (kept, runs fail) */
+    int64_t version;      /* bumped by every change */
+    chime_utime created_at;
+    chime_utime updated_at;
+};
+
+/** Initializes an empty job (all NULL / defaults). */
+void chime_job_init(struct chime_job *job);
+/** Frees what the job owns; the struct itself is the caller's. Safe twice. */
+void chime_job_release(struct chime_job *job);
+/** Deep copy (trigger shared by reference). 0 or CHIME_ENOMEM (dst left released). */
+int chime_job_copy(struct chime_job *dst, const struct chime_job *src);
+/** A new random 32-lowercase-hex id into buf (33 bytes). Thread-safe. */
+void chime_job_new_id(char buf[33]);
+
+/* Scheduler-wide defaults applied to a job's -1 policies. */
+struct chime_job_defaults {
+    bool coalesce;              /* SCHEDULER_COALESCE, true */
+    int64_t grace_s;            /* SCHEDULER_MISFIRE_GRACE_TIME, 60 (or CHIME_GRACE_UNLIMITED) */
+    int max_instances;          /* 1 */
+    const struct chime_zone *zone; /* SCHEDULER_TIMEZONE, else host local */
+};
+
+/* Effective policies (defaults applied). */
+bool chime_job_coalesce(const struct chime_job *job, const struct chime_job_defaults *d);
+int64_t chime_job_grace_s(const struct chime_job *job, const struct chime_job_defaults *d);
+int chime_job_max_instances(const struct chime_job *job, const struct chime_job_defaults *d);
+
+/**
+ * Builds a job from an API request body (a JSON object, borrowed):
+ * func (required), trigger (required), trigger_args, name, id, args, kwargs,
+ * jobstore, coalesce, misfire_grace_time, max_instances, next_run_time,
+ * replace_existing (reported in *out_replace, may be NULL). Unknown fields are
+ * ignored (APS-COMPAT: FastAPI/pydantic ignore extras). Validates every field,
+ * resolves func through the registry (unknown module/function = error) and
+ * checks args/kwargs against its parameters; computes next_run from now.
+ * On error: CHIME_EINVAL/CHIME_ENEVER/CHIME_EFUNC with diag naming the field;
+ * *out is left released. Thread-safe.
+ */
+int chime_job_from_request(const json_t *body, const struct chime_job_defaults *defaults,
+                           chime_utime now, struct chime_job *out, bool *out_replace,
+                           struct chime_diag *diag);
+
+/**
+ * The job as the API shows it: {id, name, func, args, kwargs, trigger,
+ * trigger_args, next_run_time (RFC 3339 in the trigger's zone, or null),
+ * paused, coalesce, misfire_grace_time, max_instances, jobstore, broken?,
+ * created_at, updated_at}. New reference; NULL on out of memory.
+ */
+json_t *chime_job_to_json(const struct chime_job *job);
+
+/**
+ * Rebuilds a job from its stored JSON form (chime_job_to_json's output plus
+ * next_run in microseconds as "next_run_us"). A func that no longer resolves
+ * does not fail: the job comes back with broken set. Used by the stores.
+ */
+int chime_job_from_stored(const json_t *stored, const struct chime_job_defaults *defaults,
+                          struct chime_job *out, struct chime_diag *diag);
+
+#endif /* CHIME_JOB_H */

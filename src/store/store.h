@@ -1,0 +1,110 @@
+/*
+ * The job store interface, shaped for every backend (memory, SQLite, and
+ * PostgreSQL where other nodes change jobs too): jobs are written through,
+ * and the scheduler asks only two things of the schedule: next_due() (the
+ * earliest next run) and claim_due() (the due jobs, their next run times
+ * advanced by the fire rules and their run records created, in one atomic
+ * step). The memory and SQLite stores answer these from an in-memory index
+ * (heap by next run + hash by id); SQLite also persists every change.
+ *
+ * All operations are thread-safe (each store serializes internally).
+ */
+#ifndef CHIME_STORE_H
+#define CHIME_STORE_H
+
+#include "job/fire.h"
+#include "job/job.h"
+#include "job/run.h"
+
+struct chime_store;
+
+/* A page of the job listing, ordered by (next_run, id), paused/finished (NONE) last. */
+struct chime_job_page {
+    size_t limit;          /* 0 = all */
+    bool has_after;        /* continue after (after_next_run, after_id) */
+    chime_utime after_next_run;
+    const char *after_id;
+};
+
+/* A filter of the run history, newest (highest id) first. */
+struct chime_run_filter {
+    const char *job_id;    /* NULL = every job */
+    int status;            /* enum chime_run_status, or -1 = any */
+    size_t limit;          /* 0 = all */
+    int64_t before_id;     /* 0 = from the newest; else only runs with id < before_id */
+};
+
+struct chime_claim_request {
+    chime_utime now;
+    size_t limit;          /* at most this many jobs per claim */
+    const char *node;      /* recorded in the runs */
+};
+
+/* One claimed fire: the job as it was when claimed, and its run record. */
+struct chime_claim {
+    struct chime_job job;
+    struct chime_run run;  /* status RUNNING: to execute; MISSED/SKIPPED: already final */
+};
+
+struct chime_claim_batch {
+    struct chime_claim *claims;
+    size_t n_claims;
+    size_t cap;
+};
+
+void chime_claim_batch_release(struct chime_claim_batch *batch);
+
+typedef int (*chime_job_visit_fn)(const struct chime_job *job, void *ctx);  /* non-0 stops */
+typedef int (*chime_run_visit_fn)(const struct chime_run *run, void *ctx);  /* non-0 stops */
+
+struct chime_store_ops {
+    const char *name; /* "memory", "sqlite" */
+    void (*close)(struct chime_store *store);
+    /* EEXIST unless replace. The job is copied. */
+    int (*add_job)(struct chime_store *store, const struct chime_job *job, bool replace);
+    /* Replaces every field of the job with this id (version bumped by the store). ENOENT. */
+    int (*update_job)(struct chime_store *store, const struct chime_job *job);
+    /* ENOENT. Its run history is kept. */
+    int (*remove_job)(struct chime_store *store, const char *id);
+    /* Copy into *out (caller releases). ENOENT. */
+    int (*get_job)(struct chime_store *store, const char *id, struct chime_job *out);
+    int (*list_jobs)(struct chime_store *store, const struct chime_job_page *page,
+                     chime_job_visit_fn visit, void *ctx);
+    size_t (*count_jobs)(struct chime_store *store);
+    /* Earliest next_run of an unpaused job; ENOENT when none. */
+    int (*next_due)(struct chime_store *store, chime_utime *out);
+    /* Claims due jobs (next_run <= req->now) with chime_fire_plan, in one transaction:
+     * advances next_run (a job whose trigger is exhausted is removed, APS-COMPAT),
+     * inserts one run per fire, appends the claims to out. */
+    int (*claim_due)(struct chime_store *store, const struct chime_claim_request *req,
+                     struct chime_claim_batch *out);
+    /* Run now, outside the schedule: a RUNNING run of cause MANUAL for job id, appended
+     * to out (or SKIPPED when max_instances are running). ENOENT. */
+    int (*claim_now)(struct chime_store *store, const char *id, const struct chime_claim_request *req,
+                     struct chime_claim_batch *out);
+    /* Records the outcome of a RUNNING run (status, finished, error, output). */
+    int (*finish_run)(struct chime_store *store, const struct chime_run *run);
+    int (*list_runs)(struct chime_store *store, const struct chime_run_filter *filter,
+                     chime_run_visit_fn visit, void *ctx);
+    /* Deletes finished runs older than before, and beyond keep_per_job per job (0 = no cap). */
+    int (*prune_runs)(struct chime_store *store, chime_utime before, size_t keep_per_job);
+};
+
+struct chime_store {
+    const struct chime_store_ops *ops;
+};
+
+/**
+ * Opens a store by URL: "memory://", "sqlite:///abs/path.db", "sqlite://rel.db",
+ * or a plain path ending in .db (SQLite). Opening applies migrations, marks
+ * runs left RUNNING by a previous process LOST, and loads/indexes the jobs.
+ * defaults are copied (used by claims). CHIME_EINVAL with diag for a bad URL,
+ * CHIME_ESTORE for a database that cannot be opened.
+ */
+int chime_store_open(const char *url, const struct chime_job_defaults *defaults,
+                     struct chime_store **out, struct chime_diag *diag);
+
+/** Closes any store (NULL is fine). */
+void chime_store_close(struct chime_store *store);
+
+#endif /* CHIME_STORE_H */
