@@ -88,11 +88,30 @@ int chime_job_from_request(const json_t *body, const struct chime_job_defaults *
 json_t *chime_job_to_json(const struct chime_job *job);
 
 /**
- * Rebuilds a job from its stored JSON form (chime_job_to_json's output plus
- * next_run in microseconds as "next_run_us"). A func that no longer resolves
- * does not fail: the job comes back with broken set. Used by the stores.
+ * Rebuilds a job from its stored JSON form (chime_job_to_stored's output; stored
+ * is borrowed). A func that no longer resolves (or whose args no longer bind)
+ * does not fail: the job comes back with broken = the reason. A missing or
+ * mistyped field, or trigger args that no longer parse, is CHIME_EINVAL with
+ * diag; *out is left released. The stored next_run_us is kept as is (a trigger
+ * whose end is past parses as long as it has stored args). Used by the stores.
  */
 int chime_job_from_stored(const json_t *stored, const struct chime_job_defaults *defaults,
                           struct chime_job *out, struct chime_diag *diag);
+
+/**
+ * The job as the stores persist it (for chime_job_from_stored): the fields of
+ * chime_job_to_json plus "next_run_us" (integer UTC microseconds, or null when
+ * paused/finished), "paused" (bool), "broken" (string or null), "version",
+ * "created_at_us", "updated_at_us" (integers), and "trigger_args" normalized
+ * by chime_trigger_args_json. Args and kwargs are embedded as JSON values.
+ * New reference (caller owns it); NULL on out of memory. Thread-safe.
+ */
+json_t *chime_job_to_stored(const struct chime_job *job);
+
+/**
+ * True when two jobs are equal field by field (triggers compared by kind and
+ * normalized args, args/kwargs compared as JSON values). For tests and stores.
+ */
+bool chime_job_equal(const struct chime_job *a, const struct chime_job *b);
 
 #endif /* CHIME_JOB_H */
