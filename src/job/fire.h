@@ -19,7 +19,15 @@
 struct chime_fire {
     chime_utime scheduled;
     enum chime_run_status status; /* RUNNING (to start), MISSED or SKIPPED */
+    const char *reason;           /* static text for the run's error: why MISSED/SKIPPED
+                                   * (see CHIME_FIRE_REASON_*); NULL when RUNNING */
 };
+
+/* The reasons chime_fire_plan gives (static strings, compare by value). */
+#define CHIME_FIRE_REASON_MISFIRE   "misfire_grace_time exceeded"
+#define CHIME_FIRE_REASON_COALESCED "coalesced"
+#define CHIME_FIRE_REASON_MAX_INST  "max_instances reached"
+#define CHIME_FIRE_REASON_CAPPED    "overdue beyond the enumeration cap; this record stands for the rest"
 
 struct chime_fire_plan {
     struct chime_fire *fires; /* chime__malloc'd, n_fires entries, oldest first */
