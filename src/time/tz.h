@@ -73,8 +73,11 @@ void chime_zone_to_local(const struct chime_zone *zone, chime_utime t, struct ch
 
 enum chime_local_kind {
     CHIME_LOCAL_UNIQUE = 0, /* the wall time occurs once: earlier == later */
-    CHIME_LOCAL_GAP = 1,    /* does not exist (spring forward): both = first instant after the gap */
-    CHIME_LOCAL_FOLD = 2,   /* occurs twice (fall back): earlier = first occurrence, later = second */
+    /* Does not exist (spring forward): earlier = later = the wall time read with the offset
+     * in effect before the transition, i.e. the wall time shifted forward by the gap's length
+     * (Berlin 2026-03-29 02:30 -> 03:30+02:00). */
+    CHIME_LOCAL_GAP = 1,
+    CHIME_LOCAL_FOLD = 2, /* occurs twice (fall back): earlier = first occurrence, later = second */
 };
 
 struct chime_local_result {
@@ -82,7 +85,8 @@ struct chime_local_result {
     chime_utime earlier;
     chime_utime later;
     /* For CHIME_LOCAL_GAP: the instant the wall time would have with the offset before the
-     * transition (pytz's is_dst=False reading), for callers that emulate that. */
+     * transition (pytz's is_dst=False reading), for callers that emulate that; it equals
+     * earlier and later. For UNIQUE and FOLD it equals earlier. */
     chime_utime gap_pre_offset;
 };
 
