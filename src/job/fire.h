@@ -27,12 +27,13 @@ struct chime_fire {
 #define CHIME_FIRE_REASON_MISFIRE   "misfire_grace_time exceeded"
 #define CHIME_FIRE_REASON_COALESCED "coalesced"
 #define CHIME_FIRE_REASON_MAX_INST  "max_instances reached"
-#define CHIME_FIRE_REASON_CAPPED    "overdue beyond the enumeration cap; this record stands for the rest"
+#define CHIME_FIRE_REASON_CAPPED \
+    "overdue beyond the enumeration cap; this record stands for the rest"
 
 struct chime_fire_plan {
     struct chime_fire *fires; /* chime__malloc'd, n_fires entries, oldest first */
     size_t n_fires;
-    chime_utime next_run;     /* CHIME_UTIME_NONE: the trigger is exhausted */
+    chime_utime next_run; /* CHIME_UTIME_NONE: the trigger is exhausted */
 };
 
 /**

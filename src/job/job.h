@@ -20,24 +20,24 @@
 #define CHIME_GRACE_DEFAULT   (-1)
 
 struct chime_job_policy {
-    int coalesce;         /* 1 / 0, or -1 = default */
-    int64_t grace_s;      /* misfire grace in seconds, CHIME_GRACE_DEFAULT or CHIME_GRACE_UNLIMITED */
-    int max_instances;    /* >= 1, or -1 = default (1) */
+    int coalesce;      /* 1 / 0, or -1 = default */
+    int64_t grace_s;   /* misfire grace in seconds, CHIME_GRACE_DEFAULT or CHIME_GRACE_UNLIMITED */
+    int max_instances; /* >= 1, or -1 = default (1) */
 };
 
 struct chime_job {
-    char *id;             /* 32 lowercase hex chars, or client-given */
-    char *name;           /* non-empty; defaults to func */
-    char *func;           /* "module:function" */
-    char *args;           /* JSON array text, "[]" when none */
-    char *kwargs;         /* JSON object text, "{}" when none */
-    char *jobstore;       /* "default" unless given */
+    char *id;                      /* 32 lowercase hex chars, or client-given */
+    char *name;                    /* non-empty; defaults to func */
+    char *func;                    /* "module:function" */
+    char *args;                    /* JSON array text, "[]" when none */
+    char *kwargs;                  /* JSON object text, "{}" when none */
+    char *jobstore;                /* "default" unless given */
     struct chime_trigger *trigger; /* one reference owned */
     struct chime_job_policy policy;
     chime_utime next_run; /* CHIME_UTIME_NONE when paused or finished */
     bool paused;
-    char *broken;         /* NULL, or why the func cannot be resolved (kept, runs fail) */
-    int64_t version;      /* bumped by every change */
+    char *broken;    /* NULL, or why the func cannot be resolved (kept, runs fail) */
+    int64_t version; /* bumped by every change */
     chime_utime created_at;
     chime_utime updated_at;
 };
@@ -53,9 +53,9 @@ void chime_job_new_id(char buf[33]);
 
 /* Scheduler-wide defaults applied to a job's -1 policies. */
 struct chime_job_defaults {
-    bool coalesce;              /* SCHEDULER_COALESCE, true */
-    int64_t grace_s;            /* SCHEDULER_MISFIRE_GRACE_TIME, 60 (or CHIME_GRACE_UNLIMITED) */
-    int max_instances;          /* 1 */
+    bool coalesce;                 /* SCHEDULER_COALESCE, true */
+    int64_t grace_s;               /* SCHEDULER_MISFIRE_GRACE_TIME, 60 (or CHIME_GRACE_UNLIMITED) */
+    int max_instances;             /* 1 */
     const struct chime_zone *zone; /* SCHEDULER_TIMEZONE, else host local */
 };
 

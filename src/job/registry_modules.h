@@ -1,0 +1,30 @@
+/*
+ * The compiled-in job modules the registry serves: each module is a table of
+ * functions sorted by name, defined in its own file (src/job/builtin.c for
+ * `chime`, jobs/app_jobs_registry.c for the reference service's
+ * `app.jobs.registry`) and listed once in registry.c.
+ */
+#ifndef CHIME_JOB_REGISTRY_MODULES_H
+#define CHIME_JOB_REGISTRY_MODULES_H
+
+#include "job/registry.h"
+
+struct chime__module {
+    const char *name;
+    const struct chime_func *funcs; /* sorted by name */
+    size_t n_funcs;
+};
+
+/* `chime`: noop, fail. */
+extern const struct chime__module chime__module_chime;
+/* `app.jobs.registry`: send_daily_digest, purge_expired_sessions, generate_weekly_report. */
+extern const struct chime__module chime__module_app_jobs_registry;
+
+/**
+ * The string parameter `name` of a call: kwargs[name] if a string, else
+ * args[pos] if a string, else dflt. Borrowed from the call.
+ */
+const char *chime__call_str(const struct chime_call *call, size_t pos, const char *name,
+                            const char *dflt);
+
+#endif /* CHIME_JOB_REGISTRY_MODULES_H */
