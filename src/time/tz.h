@@ -52,6 +52,19 @@ struct chime_zone; /* immutable, process lifetime */
  */
 int chime_zone_find(const char *name, const struct chime_zone **out);
 
+/**
+ * Parses TZif data (RFC 8536, v1..v4) from memory into a new zone named name
+ * (copied). The data is untrusted: every count and index is checked. The zone
+ * is not cached; the caller owns it and frees it with chime_zone_free.
+ * Returns 0, CHIME_EINVAL for malformed data (or leap-second data), CHIME_ENOMEM.
+ * Borrows data. Thread-safe.
+ */
+int chime_zone_parse_tzif(const char *name, const unsigned char *data, size_t len,
+                          struct chime_zone **out);
+
+/** Frees a zone made by chime_zone_parse_tzif (never one from chime_zone_find). NULL is a no-op. */
+void chime_zone_free(struct chime_zone *zone);
+
 /** The UTC zone (never fails). */
 const struct chime_zone *chime_zone_utc(void);
 

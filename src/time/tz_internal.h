@@ -31,6 +31,7 @@ struct chime__tz_rule {
 };
 
 struct chime_zone {
+    struct chime_zone *cache_next; /* chain of the zone cache (zone_find.c) */
     const char *name;
     size_t n_trans;
     const int64_t *trans_s;   /* ascending UTC seconds */
@@ -59,6 +60,9 @@ int32_t chime__tz_rule_offset(const struct chime__tz_rule *rule, int64_t s);
  */
 size_t chime__tz_rule_segments(const struct chime__tz_rule *rule, int64_t after_s, int64_t to_s,
                                struct chime__tz_segment *seg, size_t max);
+
+/* A zone with no table, only a POSIX TZ rule (TZ="CET-1CEST,..."). 0, EINVAL, ENOMEM. */
+int chime__zone_from_rule(const char *name, const char *rule_text, struct chime_zone **out);
 
 /* Offset at UTC second s (the same answer as chime_zone_offset_at). */
 int32_t chime__zone_offset_s(const struct chime_zone *zone, int64_t s);
