@@ -1,0 +1,320 @@
+/*
+ * From claims to runs: a claimed batch's RUNNING fires become items (one
+ * allocation per batch) submitted to the pool; a worker resolves the job's
+ * function through the registry, binds its arguments, calls it, measures it
+ * and records the outcome with the store's finish_run. A broken job's run
+ * fails with the broken reason. Items that never start (the pool stopped)
+ * are recorded, never dropped; items still running when the shutdown grace
+ * ends are recorded LOST by the stopper and left to their worker.
+ */
+#include <string.h>
+
+#include "base/base.h"
+#include "sched/sched_internal.h"
+
+#define SUBMIT_CHUNK 64
+
+static void fail_outcome(struct chime_outcome *out, const char *why)
+{
+    out->ok = false;
+    chime__free(out->error);
+    out->error = chime__strdup(why);
+}
+
+/* Resolves, binds and calls the job's function. */
+static void invoke_item(struct chime_sched *sched, struct chime__sched_item *item,
+                        struct chime_outcome *out)
+{
+    const struct chime_job *job = &item->claim.job;
+    const struct chime_func *fn = NULL;
+    struct chime_diag diag;
+    chime_diag_clear(&diag);
+    if (job->broken) {
+        fail_outcome(out, job->broken);
+        return;
+    }
+    if (chime_registry_find(job->func, &fn, &diag) < 0) {
+        fail_outcome(out, diag.message);
+        return;
+    }
+    json_t *args = json_loads(job->args ? job->args : "[]", 0, NULL);
+    json_t *kwargs = json_loads(job->kwargs ? job->kwargs : "{}", 0, NULL);
+    json_t *bound = NULL;
+    if (!args || !kwargs)
+        fail_outcome(out, "the job's args or kwargs are not valid JSON");
+    else if (chime_registry_bind(fn, args, kwargs, &bound, &diag) < 0)
+        fail_outcome(out, diag.message);
+    if (bound) {
+        struct chime_call call = {
+            .job_id = job->id,
+            .job_name = job->name,
+            .func = job->func,
+            .run_id = item->claim.run.id,
+            .scheduled = item->claim.run.scheduled,
+            .attempt = item->claim.run.attempt,
+            .args = args,
+            .kwargs = bound,
+        };
+        if (sched->config.invoke)
+            sched->config.invoke(fn, &call, out, sched->config.invoke_ctx);
+        else
+            fn->fn(&call, out);
+    }
+    json_decref(bound);
+    json_decref(kwargs);
+    json_decref(args);
+}
+
+/* Releases an item; frees its block with the last one; wakes drain/stop. */
+static void item_done(struct chime__sched_item *item)
+{
+    struct chime_sched *sched = item->sched;
+    struct chime__sched_block *block = item->block;
+    bool abandoned = atomic_load(&item->state) == CHIME__ITEM_ABANDONED;
+    chime_job_release(&item->claim.job);
+    chime_run_release(&item->claim.run);
+    pthread_mutex_lock(&sched->mu);
+    sched->in_flight--;
+    if (abandoned)
+        sched->n_abandoned--;
+    if (atomic_fetch_sub(&block->n_live, 1) == 1) {
+        if (block->prev)
+            block->prev->next = block->next;
+        else
+            sched->blocks = block->next;
+        if (block->next)
+            block->next->prev = block->prev;
+        chime__free(block);
+    }
+    pthread_cond_broadcast(&sched->done_cv);
+    pthread_mutex_unlock(&sched->mu);
+}
+
+/* Records a finished run with the store and tells the listeners. */
+static void record_final(struct chime_sched *sched, struct chime__sched_item *item,
+                         int64_t duration_us)
+{
+    struct chime_run *run = &item->claim.run;
+    int rc = sched->store->ops->finish_run(sched->store, run);
+    if (rc < 0)
+        chime__log(CHIME_LOG_ERROR, "run %lld of job %s: cannot record %s: %s", (long long)run->id,
+                   run->job_id, chime_run_status_name(run->status), chime_strerror(rc));
+    enum chime_sched_event_kind kind;
+    if (run->status == CHIME_RUN_SUCCEEDED) {
+        kind = CHIME_EVENT_RUN_SUCCEEDED;
+        atomic_fetch_add(&sched->n_succeeded, 1);
+    } else if (run->status == CHIME_RUN_MISSED) {
+        kind = CHIME_EVENT_RUN_MISSED;
+        atomic_fetch_add(&sched->n_missed, 1);
+    } else {
+        kind = CHIME_EVENT_RUN_FAILED;
+        atomic_fetch_add(&sched->n_failed, 1);
+    }
+    chime__sched_emit(sched, kind, item->claim.job.id, &item->claim.job, run, duration_us);
+}
+
+/* The CAS comes first: once the stopper has abandoned the item (and copied its
+ * run), the worker must neither write the run nor touch the store. */
+static void finish_item(struct chime_sched *sched, struct chime__sched_item *item,
+                        struct chime_outcome *out, int64_t duration_us)
+{
+    struct chime_run *run = &item->claim.run;
+    int expected = CHIME__ITEM_RUNNING;
+    if (atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_FINISHING)) {
+        run->status = out->ok ? CHIME_RUN_SUCCEEDED : CHIME_RUN_FAILED;
+        run->finished = chime_clock_now(sched->clock);
+        chime__free(run->error);
+        chime__free(run->output);
+        run->error = out->error;
+        run->output = out->output;
+        out->error = out->output = NULL;
+        record_final(sched, item, duration_us);
+    }
+    item_done(item);
+}
+
+void chime__sched_item_run(void *ctx)
+{
+    struct chime__sched_item *item = ctx;
+    struct chime_sched *sched = item->sched;
+    if (item->claim.run.started == CHIME_UTIME_NONE)
+        item->claim.run.started = chime_clock_now(sched->clock);
+    atomic_store(&item->state, CHIME__ITEM_RUNNING);
+    atomic_fetch_add(&sched->n_started, 1);
+    chime__sched_emit(sched, CHIME_EVENT_RUN_STARTED, item->claim.job.id, &item->claim.job,
+                      &item->claim.run, 0);
+    chime_mtime t0 = chime_clock_mono(sched->clock);
+    struct chime_outcome out = { 0 };
+    invoke_item(sched, item, &out);
+    int64_t duration_us = chime_clock_mono(sched->clock) - t0;
+    finish_item(sched, item, &out, duration_us);
+    chime_outcome_release(&out);
+}
+
+void chime__sched_item_unstarted(struct chime__sched_item *item, enum chime_run_status status,
+                                 const char *reason)
+{
+    struct chime_sched *sched = item->sched;
+    struct chime_run *run = &item->claim.run;
+    run->status = status;
+    run->finished = chime_clock_now(sched->clock);
+    chime__free(run->error);
+    run->error = chime__strdup(reason);
+    record_final(sched, item, 0);
+    item_done(item);
+}
+
+static bool claim_is_last_fire(const struct chime_claim *claim)
+{
+    if (claim->run.cause != CHIME_CAUSE_SCHEDULE || !claim->job.trigger)
+        return false;
+    chime_utime t = claim->run.scheduled;
+    return chime_trigger_next_exact(claim->job.trigger, t, t) == CHIME_UTIME_NONE;
+}
+
+/* Events for claims recorded final by the store, and for jobs the claim finished. */
+static size_t emit_claim_events(struct chime_sched *sched, struct chime_claim_batch *batch)
+{
+    size_t n_running = 0;
+    bool want_removed = chime__sched_wants(sched, CHIME_EVENT_JOB_REMOVED);
+    for (size_t i = 0; i < batch->n_claims; i++) {
+        struct chime_claim *claim = &batch->claims[i];
+        if (claim->run.status == CHIME_RUN_RUNNING)
+            n_running++;
+        else
+            chime__sched_emit_final_claim(sched, claim);
+        /* APS-COMPAT: a job whose trigger is exhausted is removed, with a removal event. */
+        if (want_removed && claim_is_last_fire(claim))
+            chime__sched_emit(sched, CHIME_EVENT_JOB_REMOVED, claim->job.id, &claim->job, NULL, 0);
+    }
+    return n_running;
+}
+
+/* Moves the RUNNING claims into a new linked block. NULL on out of memory. */
+static struct chime__sched_block *block_take(struct chime_sched *sched,
+                                             struct chime_claim_batch *batch, size_t n_running)
+{
+    struct chime__sched_block *block =
+            chime__malloc(sizeof(*block) + n_running * sizeof(block->items[0]));
+    if (!block)
+        return NULL;
+    block->prev = NULL;
+    block->n_items = 0;
+    atomic_init(&block->n_live, n_running);
+    for (size_t i = 0; i < batch->n_claims; i++) {
+        struct chime_claim *claim = &batch->claims[i];
+        if (claim->run.status != CHIME_RUN_RUNNING)
+            continue;
+        struct chime__sched_item *item = &block->items[block->n_items++];
+        item->sched = sched;
+        item->block = block;
+        item->claim = *claim; /* moved: the batch keeps an empty claim */
+        atomic_init(&item->state, CHIME__ITEM_QUEUED);
+        chime_job_init(&claim->job);
+        chime_run_init(&claim->run);
+    }
+    pthread_mutex_lock(&sched->mu);
+    block->next = sched->blocks;
+    if (block->next)
+        block->next->prev = block;
+    sched->blocks = block;
+    sched->in_flight += n_running;
+    pthread_mutex_unlock(&sched->mu);
+    return block;
+}
+
+static void submit_block(struct chime_sched *sched, struct chime__sched_block *block)
+{
+    struct chime_task tasks[SUBMIT_CHUNK];
+    size_t n_items = block->n_items; /* the block may be freed once its last item is done */
+    for (size_t at = 0; at < n_items; at += SUBMIT_CHUNK) {
+        size_t n = n_items - at < SUBMIT_CHUNK ? n_items - at : SUBMIT_CHUNK;
+        for (size_t i = 0; i < n; i++)
+            tasks[i] = (struct chime_task){ chime__sched_item_run, &block->items[at + i] };
+        int rc = chime_pool_submit_batch(sched->pool, tasks, n);
+        if (rc == 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            chime__sched_item_unstarted(
+                    tasks[i].ctx, rc == CHIME_ESHUTDOWN ? CHIME_RUN_MISSED : CHIME_RUN_FAILED,
+                    rc == CHIME_ESHUTDOWN ? "scheduler stopped before the run could start"
+                                          : "could not queue the run: out of memory");
+    }
+}
+
+/* Without memory for a block, the runs are still recorded (failed), one by one. */
+static void fail_unblocked(struct chime_sched *sched, struct chime_claim_batch *batch)
+{
+    for (size_t i = 0; i < batch->n_claims; i++) {
+        struct chime_run *run = &batch->claims[i].run;
+        if (run->status != CHIME_RUN_RUNNING)
+            continue;
+        run->status = CHIME_RUN_FAILED;
+        run->finished = chime_clock_now(sched->clock);
+        atomic_fetch_add(&sched->n_failed, 1);
+        if (sched->store->ops->finish_run(sched->store, run) < 0)
+            chime__log(CHIME_LOG_ERROR, "run %lld of job %s: cannot record failure",
+                       (long long)run->id, run->job_id);
+    }
+    chime__log(CHIME_LOG_ERROR, "out of memory dispatching %zu claims", batch->n_claims);
+}
+
+void chime__sched_dispatch(struct chime_sched *sched, struct chime_claim_batch *batch)
+{
+    size_t n_running = emit_claim_events(sched, batch);
+    if (n_running == 0)
+        return;
+    struct chime__sched_block *block = block_take(sched, batch, n_running);
+    if (!block) {
+        fail_unblocked(sched, batch);
+        return;
+    }
+    submit_block(sched, block);
+}
+
+/* Copies the runs of still-running items, marking them abandoned (locked). */
+static int collect_abandoned(struct chime_sched *sched, struct chime_run **runs, size_t *n,
+                             size_t *cap)
+{
+    int rc = 0;
+    for (struct chime__sched_block *b = sched->blocks; b; b = b->next) {
+        for (size_t i = 0; i < b->n_items; i++) {
+            struct chime__sched_item *item = &b->items[i];
+            int expected = CHIME__ITEM_RUNNING;
+            if (!atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_ABANDONED))
+                continue;
+            sched->n_abandoned++;
+            if (rc == 0)
+                rc = chime__grow((void **)runs, cap, *n + 1, sizeof(**runs));
+            if (rc == 0 && chime_run_copy(&(*runs)[*n], &item->claim.run) == 0)
+                (*n)++;
+        }
+    }
+    return rc;
+}
+
+size_t chime__sched_abandon_running(struct chime_sched *sched)
+{
+    struct chime_run *runs = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&sched->mu);
+    size_t before = sched->n_abandoned;
+    if (collect_abandoned(sched, &runs, &n, &cap) < 0)
+        chime__log(CHIME_LOG_ERROR, "out of memory recording abandoned runs");
+    size_t n_abandoned = sched->n_abandoned - before;
+    pthread_mutex_unlock(&sched->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct chime_run *run = &runs[i];
+        run->status = CHIME_RUN_LOST;
+        run->finished = chime_clock_now(sched->clock);
+        chime__free(run->error);
+        run->error = chime__strdup("scheduler stopped before the run finished (shutdown grace "
+                                   "exceeded)");
+        if (sched->store->ops->finish_run(sched->store, run) < 0)
+            chime__log(CHIME_LOG_ERROR, "run %lld: cannot record lost", (long long)run->id);
+        chime__sched_emit(sched, CHIME_EVENT_RUN_LOST, run->job_id, NULL, run, 0);
+        chime_run_release(run);
+    }
+    chime__free(runs);
+    return n_abandoned;
+}
