@@ -20,30 +20,30 @@ struct chime_store;
 
 /* A page of the job listing, ordered by (next_run, id), paused/finished (NONE) last. */
 struct chime_job_page {
-    size_t limit;          /* 0 = all */
-    bool has_after;        /* continue after (after_next_run, after_id) */
+    size_t limit;   /* 0 = all */
+    bool has_after; /* continue after (after_next_run, after_id) */
     chime_utime after_next_run;
     const char *after_id;
 };
 
 /* A filter of the run history, newest (highest id) first. */
 struct chime_run_filter {
-    const char *job_id;    /* NULL = every job */
-    int status;            /* enum chime_run_status, or -1 = any */
-    size_t limit;          /* 0 = all */
-    int64_t before_id;     /* 0 = from the newest; else only runs with id < before_id */
+    const char *job_id; /* NULL = every job */
+    int status;         /* enum chime_run_status, or -1 = any */
+    size_t limit;       /* 0 = all */
+    int64_t before_id;  /* 0 = from the newest; else only runs with id < before_id */
 };
 
 struct chime_claim_request {
     chime_utime now;
-    size_t limit;          /* at most this many jobs per claim */
-    const char *node;      /* recorded in the runs */
+    size_t limit;     /* at most this many jobs per claim */
+    const char *node; /* recorded in the runs */
 };
 
 /* One claimed fire: the job as it was when claimed, and its run record. */
 struct chime_claim {
     struct chime_job job;
-    struct chime_run run;  /* status RUNNING: to execute; MISSED/SKIPPED: already final */
+    struct chime_run run; /* status RUNNING: to execute; MISSED/SKIPPED: already final */
 };
 
 struct chime_claim_batch {
@@ -54,8 +54,8 @@ struct chime_claim_batch {
 
 void chime_claim_batch_release(struct chime_claim_batch *batch);
 
-typedef int (*chime_job_visit_fn)(const struct chime_job *job, void *ctx);  /* non-0 stops */
-typedef int (*chime_run_visit_fn)(const struct chime_run *run, void *ctx);  /* non-0 stops */
+typedef int (*chime_job_visit_fn)(const struct chime_job *job, void *ctx); /* non-0 stops */
+typedef int (*chime_run_visit_fn)(const struct chime_run *run, void *ctx); /* non-0 stops */
 
 struct chime_store_ops {
     const char *name; /* "memory", "sqlite" */
@@ -80,8 +80,8 @@ struct chime_store_ops {
                      struct chime_claim_batch *out);
     /* Run now, outside the schedule: a RUNNING run of cause MANUAL for job id, appended
      * to out (or SKIPPED when max_instances are running). ENOENT. */
-    int (*claim_now)(struct chime_store *store, const char *id, const struct chime_claim_request *req,
-                     struct chime_claim_batch *out);
+    int (*claim_now)(struct chime_store *store, const char *id,
+                     const struct chime_claim_request *req, struct chime_claim_batch *out);
     /* Records the outcome of a RUNNING run (status, finished, error, output). */
     int (*finish_run)(struct chime_store *store, const struct chime_run *run);
     int (*list_runs)(struct chime_store *store, const struct chime_run_filter *filter,

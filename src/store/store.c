@@ -1,0 +1,70 @@
+/*
+ * Opening a store by URL (the DATABASE_URL setting) and the few functions
+ * every store shares: close and the claim batch release.
+ */
+#include <string.h>
+
+#include "base/base.h"
+#include "store/store_internal.h"
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int open_sqlite_url(const char *url, const char *path,
+                           const struct chime_job_defaults *defaults, struct chime_store **out,
+                           struct chime_diag *diag)
+{
+    if (!*path)
+        return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
+                              "DATABASE_URL \"%s\" names no SQLite file", url);
+    return chime__store_sqlite_open(path, defaults, out, diag);
+}
+
+int chime_store_open(const char *url, const struct chime_job_defaults *defaults,
+                     struct chime_store **out, struct chime_diag *diag)
+{
+    *out = NULL;
+    if (!url || !*url)
+        return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL", "DATABASE_URL is empty");
+    if (!strcmp(url, "memory://"))
+        return chime__store_memory_open(defaults, CHIME_MEMORY_RUNS_KEPT, out);
+    if (has_prefix(url, "sqlite://"))
+        return open_sqlite_url(url, url + strlen("sqlite://"), defaults, out, diag);
+    if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
+        return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
+                              "DATABASE_URL: postgresql:// is not supported yet");
+    if (!strstr(url, "://") && has_suffix(url, ".db"))
+        return open_sqlite_url(url, url, defaults, out, diag);
+    return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
+                          "DATABASE_URL \"%.200s\" is not supported: use memory://, "
+                          "sqlite:///path/to/file.db or a path ending in .db",
+                          url);
+}
+
+void chime_store_close(struct chime_store *store)
+{
+    if (store)
+        store->ops->close(store);
+}
+
+void chime_claim_batch_release(struct chime_claim_batch *batch)
+{
+    if (!batch)
+        return;
+    for (size_t i = 0; i < batch->n_claims; i++) {
+        chime_job_release(&batch->claims[i].job);
+        chime_run_release(&batch->claims[i].run);
+    }
+    chime__free(batch->claims);
+    batch->claims = NULL;
+    batch->n_claims = 0;
+    batch->cap = 0;
+}

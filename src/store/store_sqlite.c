@@ -1,0 +1,308 @@
+/*
+ * The SQLite store (sqlite:///path): one connection in WAL mode behind one
+ * mutex; the job index answers every read and the schedule, and every job
+ * change is written through (its own transaction) before the index changes,
+ * so the index always mirrors the jobs table. Opening applies migrations,
+ * marks runs a previous process left RUNNING as LOST, and loads the jobs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/clock.h"
+#include "store/store_internal.h"
+#include "store/store_sqlite.h"
+
+#define JOB_COLUMNS                                                                          \
+    "id, name, func, args, kwargs, trigger, trigger_args, next_run_time, paused, coalesce, " \
+    "misfire_grace_time, max_instances, jobstore, broken, version, created_at, updated_at"
+
+static const char *const stmt_sql[ST_N] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_INSERT_JOB] =
+            "INSERT INTO jobs (" JOB_COLUMNS ") VALUES "
+            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [ST_UPDATE_JOB] = "UPDATE jobs SET name = ?2, func = ?3, args = ?4, kwargs = ?5, trigger = ?6, "
+                      "trigger_args = ?7, next_run_time = ?8, paused = ?9, coalesce = ?10, "
+                      "misfire_grace_time = ?11, max_instances = ?12, jobstore = ?13, "
+                      "broken = ?14, version = ?15, created_at = ?16, updated_at = ?17 "
+                      "WHERE id = ?1",
+    [ST_DELETE_JOB] = "DELETE FROM jobs WHERE id = ?1",
+    [ST_SET_NEXT] = "UPDATE jobs SET next_run_time = ?2 WHERE id = ?1",
+    [ST_INSERT_RUN] = "INSERT OR IGNORE INTO runs (job_id, scheduled_time, started_at, "
+                      "finished_at, status, cause, attempt, node, error) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_FINISH_RUN] = "UPDATE runs SET status = ?2, finished_at = ?3, "
+                      "started_at = coalesce(?4, started_at), error = ?5, output = ?6 "
+                      "WHERE id = ?1",
+};
+
+static struct sqlite_store *ss_of(struct chime_store *store)
+{
+    return (struct sqlite_store *)store;
+}
+
+int chime__sqlite_exec_stmt(sqlite3_stmt *st)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void sqlite_close(struct chime_store *store)
+{
+    struct sqlite_store *ss = ss_of(store);
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(ss->st[i]);
+    sqlite3_close(ss->db);
+    chime__index_release(&ss->idx);
+    chime__run_set_release(&ss->running);
+    pthread_mutex_destroy(&ss->lock);
+    chime__free(ss);
+}
+
+/* The trigger's normalized args as compact JSON text (chime__malloc'd), or NULL. */
+static char *trigger_args_text(const struct chime_trigger *trigger)
+{
+    json_t *args = chime_trigger_args_json(trigger);
+    if (!args)
+        return NULL;
+    size_t n = json_dumpb(args, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = n ? chime__malloc(n + 1) : NULL;
+    if (text) {
+        json_dumpb(args, text, n, JSON_COMPACT | JSON_SORT_KEYS);
+        text[n] = '\0';
+    }
+    json_decref(args);
+    return text;
+}
+
+static void bind_opt_time(sqlite3_stmt *st, int i, chime_utime t)
+{
+    if (t == CHIME_UTIME_NONE)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, t);
+}
+
+/* Binds ?1..?17 of ST_INSERT_JOB / ST_UPDATE_JOB from an entry. */
+static int bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e)
+{
+    struct chime_job j;
+    chime__index_entry_view(e, &j);
+    char *targs = trigger_args_text(j.trigger);
+    if (!targs)
+        return CHIME_ENOMEM;
+    sqlite3_bind_text(st, 1, j.id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, j.name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, j.func, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, j.args, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, j.kwargs, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, chime_trigger_kind_name(j.trigger), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, targs, -1, chime__free);
+    bind_opt_time(st, 8, j.next_run);
+    sqlite3_bind_int(st, 9, j.paused);
+    sqlite3_bind_int(st, 10, j.policy.coalesce);
+    sqlite3_bind_int64(st, 11, j.policy.grace_s);
+    sqlite3_bind_int(st, 12, j.policy.max_instances);
+    sqlite3_bind_text(st, 13, j.jobstore, -1, SQLITE_STATIC);
+    if (j.broken)
+        sqlite3_bind_text(st, 14, j.broken, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 15, j.version);
+    sqlite3_bind_int64(st, 16, j.created_at);
+    sqlite3_bind_int64(st, 17, j.updated_at);
+    return 0;
+}
+
+static int store_error(struct sqlite_store *ss, const char *what)
+{
+    chime__log(CHIME_LOG_ERROR, "sqlite store: %s: %s", what, sqlite3_errmsg(ss->db));
+    return CHIME_ESTORE;
+}
+
+static int sqlite_put(struct chime_store *store, const struct chime_job *job,
+                      enum chime__put_mode mode)
+{
+    struct sqlite_store *ss = ss_of(store);
+    struct chime__index_entry *repl, *old;
+    pthread_mutex_lock(&ss->lock);
+    int rc = chime__index_prepare_put(&ss->idx, job, mode, &repl, &old);
+    if (rc < 0)
+        goto out_unlock;
+    sqlite3_stmt *st = ss->st[old ? ST_UPDATE_JOB : ST_INSERT_JOB];
+    rc = bind_entry(st, repl);
+    if (rc == 0 && chime__sqlite_exec_stmt(st) != SQLITE_OK)
+        rc = store_error(ss, "writing a job");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == 0)
+        chime__index_commit_put(&ss->idx, repl, old);
+    else
+        chime__index_entry_free(repl);
+out_unlock:
+    pthread_mutex_unlock(&ss->lock);
+    return rc;
+}
+
+static int sqlite_add_job(struct chime_store *store, const struct chime_job *job, bool replace)
+{
+    return sqlite_put(store, job, replace ? CHIME__PUT_REPLACE : CHIME__PUT_ADD);
+}
+
+static int sqlite_update_job(struct chime_store *store, const struct chime_job *job)
+{
+    return sqlite_put(store, job, CHIME__PUT_UPDATE);
+}
+
+static int sqlite_remove_job(struct chime_store *store, const char *id)
+{
+    struct sqlite_store *ss = ss_of(store);
+    int rc = CHIME_ENOENT;
+    pthread_mutex_lock(&ss->lock);
+    struct chime__index_entry *e = chime__index_find(&ss->idx, id);
+    if (!e)
+        goto out_unlock;
+    sqlite3_bind_text(ss->st[ST_DELETE_JOB], 1, id, -1, SQLITE_STATIC);
+    rc = chime__sqlite_exec_stmt(ss->st[ST_DELETE_JOB]) == SQLITE_OK
+                 ? 0
+                 : store_error(ss, "removing a job");
+    if (rc == 0) {
+        chime__index_unlink(&ss->idx, e);
+        chime__index_entry_free(e);
+    }
+out_unlock:
+    pthread_mutex_unlock(&ss->lock);
+    return rc;
+}
+
+static int sqlite_get_job(struct chime_store *store, const char *id, struct chime_job *out)
+{
+    struct sqlite_store *ss = ss_of(store);
+    pthread_mutex_lock(&ss->lock);
+    struct chime__index_entry *e = chime__index_find(&ss->idx, id);
+    int rc = e ? chime__index_entry_copy(e, out) : CHIME_ENOENT;
+    pthread_mutex_unlock(&ss->lock);
+    return rc;
+}
+
+static int sqlite_list_jobs(struct chime_store *store, const struct chime_job_page *page,
+                            chime_job_visit_fn visit, void *ctx)
+{
+    struct sqlite_store *ss = ss_of(store);
+    pthread_mutex_lock(&ss->lock);
+    int rc = chime__index_list(&ss->idx, page, visit, ctx);
+    pthread_mutex_unlock(&ss->lock);
+    return rc;
+}
+
+static size_t sqlite_count_jobs(struct chime_store *store)
+{
+    struct sqlite_store *ss = ss_of(store);
+    pthread_mutex_lock(&ss->lock);
+    size_t n = ss->idx.n;
+    pthread_mutex_unlock(&ss->lock);
+    return n;
+}
+
+static int sqlite_next_due(struct chime_store *store, chime_utime *out)
+{
+    struct sqlite_store *ss = ss_of(store);
+    pthread_mutex_lock(&ss->lock);
+    struct chime__index_entry *e = chime__index_first(&ss->idx);
+    if (e)
+        *out = e->next_run;
+    pthread_mutex_unlock(&ss->lock);
+    return e ? 0 : CHIME_ENOENT;
+}
+
+static const struct chime_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sqlite_close,
+    .add_job = sqlite_add_job,
+    .update_job = sqlite_update_job,
+    .remove_job = sqlite_remove_job,
+    .get_job = sqlite_get_job,
+    .list_jobs = sqlite_list_jobs,
+    .count_jobs = sqlite_count_jobs,
+    .next_due = sqlite_next_due,
+    .claim_due = chime__sqlite_claim_due,
+    .claim_now = chime__sqlite_claim_now,
+    .finish_run = chime__sqlite_finish_run,
+    .list_runs = chime__sqlite_list_runs,
+    .prune_runs = chime__sqlite_prune_runs,
+};
+
+/* Runs a previous process left RUNNING cannot finish any more. */
+static int mark_lost(struct sqlite_store *ss)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(ss->db,
+                                "UPDATE runs SET status = 'lost', finished_at = ?1, "
+                                "error = 'chimed stopped while it ran' WHERE status = 'running'",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, chime_clock_now(chime_clock_system()));
+    rc = chime__sqlite_exec_stmt(st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int db_connect(struct sqlite_store *ss, const char *path, struct chime_diag *diag)
+{
+    int rc = sqlite3_open_v2(
+            path, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(ss->db,
+                          "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                          "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF",
+                          NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL",
+                              "cannot open the SQLite database \"%.200s\": %s", path,
+                              ss->db ? sqlite3_errmsg(ss->db) : sqlite3_errstr(rc));
+    return chime__sqlite_migrate(ss->db, diag);
+}
+
+static int prepare_all(struct sqlite_store *ss, struct chime_diag *diag)
+{
+    for (int i = 0; i < ST_N; i++) {
+        if (sqlite3_prepare_v3(ss->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ss->st[i],
+                               NULL) != SQLITE_OK)
+            return chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL",
+                                  "preparing a statement failed: %s", sqlite3_errmsg(ss->db));
+    }
+    return 0;
+}
+
+int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *defaults,
+                             struct chime_store **out, struct chime_diag *diag)
+{
+    struct sqlite_store *ss = chime__calloc(1, sizeof(*ss));
+    if (!ss)
+        return CHIME_ENOMEM;
+    ss->base.ops = &sqlite_ops;
+    pthread_mutex_init(&ss->lock, NULL);
+    chime__index_init(&ss->idx);
+    ss->defaults = *defaults;
+    int rc = db_connect(ss, path, diag);
+    if (rc == 0 && mark_lost(ss) != SQLITE_OK)
+        rc = chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL", "marking lost runs failed: %s",
+                            sqlite3_errmsg(ss->db));
+    if (rc == 0)
+        rc = prepare_all(ss, diag);
+    if (rc == 0 && (rc = chime__sqlite_load_jobs(ss)) < 0)
+        chime_diag_set(diag, rc, "DATABASE_URL", "loading the jobs failed: %s",
+                       rc == CHIME_ENOMEM ? "out of memory" : sqlite3_errmsg(ss->db));
+    if (rc < 0) {
+        sqlite_close(&ss->base);
+        return rc;
+    }
+    *out = &ss->base;
+    return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * Internals of the SQLite store shared by its files: the store struct (one
+ * connection behind one mutex, the job index mirroring the jobs table, the
+ * prepared statements reused by every call) and the numbered migrations.
+ */
+#ifndef CHIME_STORE_SQLITE_H
+#define CHIME_STORE_SQLITE_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/index.h"
+#include "store/store.h"
+
+/* The schema, one step per entry: migration i (1-based) is chime__sqlite_migrations[i - 1]. */
+extern const char *const chime__sqlite_migrations[];
+extern const int chime__sqlite_n_migrations;
+
+enum sqlite_stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_INSERT_JOB,
+    ST_UPDATE_JOB,
+    ST_DELETE_JOB,
+    ST_SET_NEXT,
+    ST_INSERT_RUN,
+    ST_FINISH_RUN,
+    ST_N,
+};
+
+struct sqlite_store {
+    struct chime_store base;
+    pthread_mutex_t lock;
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_N];
+    struct chime__index idx;
+    struct chime_job_defaults defaults;
+    struct chime__run_set running;
+};
+
+/** Applies the migrations the file lacks, in one transaction. 0 or CHIME_ESTORE. */
+int chime__sqlite_migrate(sqlite3 *db, struct chime_diag *diag);
+/** Loads every job row into the index. 0, CHIME_ENOMEM or CHIME_ESTORE. */
+int chime__sqlite_load_jobs(struct sqlite_store *ss);
+/** Runs one prepared statement to completion and resets it; SQLite's code. */
+int chime__sqlite_exec_stmt(sqlite3_stmt *st);
+
+/* Schedule and run operations (store_sqlite_runs.c). */
+int chime__sqlite_claim_due(struct chime_store *store, const struct chime_claim_request *req,
+                            struct chime_claim_batch *out);
+int chime__sqlite_claim_now(struct chime_store *store, const char *id,
+                            const struct chime_claim_request *req, struct chime_claim_batch *out);
+int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run);
+int chime__sqlite_list_runs(struct chime_store *store, const struct chime_run_filter *filter,
+                            chime_run_visit_fn visit, void *ctx);
+int chime__sqlite_prune_runs(struct chime_store *store, chime_utime before, size_t keep_per_job);
+
+#endif /* CHIME_STORE_SQLITE_H */

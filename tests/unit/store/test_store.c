@@ -1,0 +1,766 @@
+/*
+ * Unit tests of src/store: one behavioural suite run against the memory and
+ * the SQLite store (a temporary file under /tmp), then SQLite-only checks of
+ * what persists (restart, lost runs, broken jobs, migrations, readable
+ * columns), URL handling, and allocation-failure paths of the memory store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "base/base.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
+
+#define SEC 1000000LL
+#define T0  1767225600000000LL /* 2026-01-01T00:00:00Z */
+
+struct fixture {
+    bool sqlite;
+    char dir[64];
+    char path[96];
+    char url[128];
+    struct chime_job_defaults defaults;
+    struct chime_store *store;
+};
+
+/* ---- helpers ---- */
+
+static struct chime_trigger *make_trigger(const char *kind, json_t *args)
+{
+    struct chime_trigger *t = NULL;
+    struct chime_diag d;
+    chime_diag_clear(&d);
+    int rc = chime_trigger_parse(kind, args, chime_zone_utc(), T0, &t, &d);
+    json_decref(args);
+    if (rc)
+        fail_msg("%s trigger: %s", kind, d.message);
+    return t;
+}
+
+static struct chime_trigger *interval_s(int64_t seconds)
+{
+    char buf[CHIME_TIME_FORMAT_MAX];
+    return make_trigger("interval",
+                        json_pack("{s:I, s:s, s:s}", "seconds", (json_int_t)seconds, "start_date",
+                                  chime_time_format(T0, chime_zone_utc(), buf), "timezone", "UTC"));
+}
+
+/* A job firing every `seconds` from T0 (first at T0 + seconds). */
+static void make_job(struct chime_job *job, const char *id, int64_t seconds)
+{
+    chime_job_init(job);
+    job->id = chime__strdup(id);
+    job->name = chime__strdup(id);
+    job->func = chime__strdup("chime:noop");
+    job->args = chime__strdup("[]");
+    job->kwargs = chime__strdup("{}");
+    job->jobstore = chime__strdup("default");
+    job->trigger = interval_s(seconds);
+    job->policy = (struct chime_job_policy){ -1, CHIME_GRACE_DEFAULT, -1 };
+    job->next_run = T0 + seconds * SEC;
+    job->created_at = job->updated_at = T0;
+}
+
+static void add(struct fixture *f, const char *id, int64_t seconds)
+{
+    struct chime_job job;
+    make_job(&job, id, seconds);
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    chime_job_release(&job);
+}
+
+static int open_store(struct fixture *f)
+{
+    struct chime_diag d;
+    chime_diag_clear(&d);
+    int rc = chime_store_open(f->sqlite ? f->url : "memory://", &f->defaults, &f->store, &d);
+    if (rc)
+        print_error("open %s: %s\n", f->url, d.message);
+    return rc;
+}
+
+static void reopen(struct fixture *f)
+{
+    chime_store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(open_store(f), 0);
+}
+
+static int setup(void **state, bool sqlite)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->sqlite = sqlite;
+    f->defaults = (struct chime_job_defaults){ true, 60, 1, chime_zone_utc() };
+    snprintf(f->dir, sizeof(f->dir), "/tmp/chime-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/chime.db", f->dir);
+    snprintf(f->url, sizeof(f->url), "sqlite://%s", f->path);
+    *state = f;
+    return open_store(f);
+}
+
+static int setup_memory(void **state)
+{
+    return setup(state, false);
+}
+
+static int setup_sqlite(void **state)
+{
+    return setup(state, true);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[160];
+    chime_store_close(f->store);
+    const char *suffix[] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static chime_utime next_run_of(struct fixture *f, const char *id)
+{
+    struct chime_job job;
+    chime_job_init(&job);
+    if (f->store->ops->get_job(f->store, id, &job))
+        return -1;
+    chime_utime t = job.next_run;
+    chime_job_release(&job);
+    return t;
+}
+
+static int claim(struct fixture *f, chime_utime now, size_t limit, struct chime_claim_batch *b)
+{
+    struct chime_claim_request req = { now, limit, "node-a" };
+    memset(b, 0, sizeof(*b));
+    return f->store->ops->claim_due(f->store, &req, b);
+}
+
+/* Collects listings into arrays of ids / runs. */
+struct ids {
+    char ids[16][32];
+    chime_utime next[16];
+    size_t n;
+};
+
+static int collect_id(const struct chime_job *job, void *ctx)
+{
+    struct ids *c = ctx;
+    snprintf(c->ids[c->n], sizeof(c->ids[0]), "%s", job->id);
+    c->next[c->n++] = job->next_run;
+    return c->n == 16;
+}
+
+struct runs {
+    struct chime_run runs[64];
+    size_t n;
+};
+
+static int collect_run(const struct chime_run *run, void *ctx)
+{
+    struct runs *c = ctx;
+    assert_int_equal(chime_run_copy(&c->runs[c->n++], run), 0);
+    return c->n == 64;
+}
+
+static void runs_release(struct runs *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        chime_run_release(&r->runs[i]);
+    r->n = 0;
+}
+
+static void list_runs(struct fixture *f, const char *job_id, int status, size_t limit,
+                      int64_t before_id, struct runs *out)
+{
+    struct chime_run_filter filter = { job_id, status, limit, before_id };
+    out->n = 0;
+    assert_int_equal(f->store->ops->list_runs(f->store, &filter, collect_run, out), 0);
+}
+
+/* ---- the shared suite ---- */
+
+static void test_store_add_get_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "alpha", 10);
+    struct chime_job got;
+    chime_job_init(&got);
+    assert_int_equal(f->store->ops->get_job(f->store, "alpha", &got), 0);
+    assert_string_equal(got.id, "alpha");
+    assert_string_equal(got.func, "chime:noop");
+    assert_string_equal(got.args, "[]");
+    assert_int_equal(got.next_run, T0 + 10 * SEC);
+    assert_int_equal(got.version, 1);
+    assert_non_null(got.trigger);
+    chime_job_release(&got);
+    assert_int_equal(f->store->ops->get_job(f->store, "nope", &got), CHIME_ENOENT);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 1);
+}
+
+static void test_store_add_existing_is_eexist_unless_replace(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "alpha", 10);
+    struct chime_job job;
+    make_job(&job, "alpha", 30);
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), CHIME_EEXIST);
+    assert_int_equal(next_run_of(f, "alpha"), T0 + 10 * SEC);
+    chime__free(job.name);
+    job.name = chime__strdup("renamed");
+    assert_int_equal(f->store->ops->add_job(f->store, &job, true), 0);
+    chime_job_release(&job);
+    chime_job_init(&job);
+    assert_int_equal(f->store->ops->get_job(f->store, "alpha", &job), 0);
+    assert_string_equal(job.name, "renamed");
+    assert_int_equal(job.next_run, T0 + 30 * SEC);
+    assert_int_equal(job.version, 2);
+    chime_job_release(&job);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 1);
+}
+
+static void test_store_update_and_remove(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_job job;
+    make_job(&job, "alpha", 10);
+    assert_int_equal(f->store->ops->update_job(f->store, &job), CHIME_ENOENT);
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    job.paused = true;
+    job.next_run = CHIME_UTIME_NONE;
+    assert_int_equal(f->store->ops->update_job(f->store, &job), 0);
+    chime_job_release(&job);
+    assert_int_equal(next_run_of(f, "alpha"), CHIME_UTIME_NONE);
+    chime_utime due;
+    assert_int_equal(f->store->ops->next_due(f->store, &due), CHIME_ENOENT);
+    assert_int_equal(f->store->ops->remove_job(f->store, "alpha"), 0);
+    assert_int_equal(f->store->ops->remove_job(f->store, "alpha"), CHIME_ENOENT);
+    assert_int_equal(next_run_of(f, "alpha"), -1);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 0);
+}
+
+static void test_store_list_orders_by_next_run_paused_last_and_pages(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "c", 30);
+    add(f, "a", 10);
+    add(f, "b2", 20);
+    add(f, "b1", 20);
+    struct chime_job job;
+    make_job(&job, "p", 5);
+    job.paused = true;
+    job.next_run = CHIME_UTIME_NONE;
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    chime_job_release(&job);
+    struct ids all = { 0 };
+    assert_int_equal(f->store->ops->list_jobs(f->store, NULL, collect_id, &all), 0);
+    const char *want[] = { "a", "b1", "b2", "c", "p" };
+    assert_int_equal(all.n, 5);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(all.ids[i], want[i]);
+    /* Pages of two, each continuing after the last one seen. */
+    struct chime_job_page page = { 2, false, 0, NULL };
+    size_t seen = 0;
+    for (int round = 0; round < 4; round++) {
+        struct ids part = { 0 };
+        assert_int_equal(f->store->ops->list_jobs(f->store, &page, collect_id, &part), 0);
+        for (size_t i = 0; i < part.n; i++)
+            assert_string_equal(part.ids[i], want[seen + i]);
+        seen += part.n;
+        if (!part.n)
+            break;
+        static char last[32];
+        snprintf(last, sizeof(last), "%s", part.ids[part.n - 1]);
+        page = (struct chime_job_page){ 2, true, part.next[part.n - 1], last };
+    }
+    assert_int_equal(seen, 5);
+}
+
+static void test_store_claim_due_creates_runs_and_advances(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    add(f, "b", 20);
+    chime_utime due;
+    assert_int_equal(f->store->ops->next_due(f->store, &due), 0);
+    assert_int_equal(due, T0 + 10 * SEC);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 9 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 0);
+    chime_claim_batch_release(&b);
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 1);
+    assert_string_equal(b.claims[0].job.id, "a");
+    assert_int_equal(b.claims[0].run.status, CHIME_RUN_RUNNING);
+    assert_int_equal(b.claims[0].run.scheduled, T0 + 10 * SEC);
+    assert_string_equal(b.claims[0].run.node, "node-a");
+    assert_true(b.claims[0].run.id > 0);
+    int64_t first_id = b.claims[0].run.id;
+    chime_claim_batch_release(&b);
+    assert_int_equal(next_run_of(f, "a"), T0 + 20 * SEC);
+    assert_int_equal(claim(f, T0 + 20 * SEC, 1, &b), 0);
+    assert_int_equal(b.n_claims, 1); /* the limit */
+    chime_claim_batch_release(&b);
+    assert_int_equal(claim(f, T0 + 20 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 1);
+    assert_true(b.claims[0].run.id > first_id);
+    chime_claim_batch_release(&b);
+    struct runs r;
+    list_runs(f, NULL, -1, 0, 0, &r);
+    assert_int_equal(r.n, 3);
+    assert_true(r.runs[0].id > r.runs[1].id && r.runs[1].id > r.runs[2].id);
+    runs_release(&r);
+}
+
+static void test_store_claims_match_recorded_runs_when_late(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 300 * SEC, 0, &b), 0);
+    assert_true(b.n_claims >= 1);
+    struct runs r;
+    list_runs(f, "a", -1, 0, 0, &r);
+    assert_int_equal(r.n, b.n_claims);
+    for (size_t i = 0; i < b.n_claims; i++) {
+        const struct chime_run *c = &b.claims[i].run, *s = &r.runs[b.n_claims - 1 - i];
+        assert_int_equal(c->id, s->id);
+        assert_int_equal(c->status, s->status);
+        assert_int_equal(c->scheduled, s->scheduled);
+        if (c->status != CHIME_RUN_RUNNING)
+            assert_non_null(s->error);
+    }
+    assert_true(next_run_of(f, "a") > T0 + 300 * SEC);
+    runs_release(&r);
+    chime_claim_batch_release(&b);
+}
+
+static void test_store_date_job_removed_after_its_fire_runs_kept(void **state)
+{
+    struct fixture *f = *state;
+    char buf[CHIME_TIME_FORMAT_MAX];
+    struct chime_job job;
+    make_job(&job, "once", 10);
+    chime_trigger_unref(job.trigger);
+    job.trigger =
+            make_trigger("date", json_pack("{s:s}", "run_date",
+                                           chime_time_format(T0 + 5 * SEC, chime_zone_utc(), buf)));
+    job.next_run = T0 + 5 * SEC;
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    chime_job_release(&job);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 5 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 1);
+    assert_int_equal(b.claims[0].job.next_run, CHIME_UTIME_NONE);
+    chime_claim_batch_release(&b);
+    assert_int_equal(next_run_of(f, "once"), -1);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 0);
+    struct runs r;
+    list_runs(f, "once", -1, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    runs_release(&r);
+}
+
+static void test_store_list_runs_filters(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    add(f, "b", 10);
+    struct chime_claim_batch b;
+    for (int k = 1; k <= 3; k++) {
+        assert_int_equal(claim(f, T0 + k * 10 * SEC, 0, &b), 0);
+        assert_int_equal(b.n_claims, 2);
+        for (size_t i = 0; i < b.n_claims; i++) {
+            struct chime_run done = b.claims[i].run;
+            done.status = CHIME_RUN_SUCCEEDED;
+            done.finished = T0 + k * 10 * SEC + 1;
+            assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+        }
+        chime_claim_batch_release(&b);
+    }
+    struct runs r;
+    list_runs(f, "a", -1, 0, 0, &r);
+    assert_int_equal(r.n, 3);
+    for (size_t i = 0; i < r.n; i++)
+        assert_string_equal(r.runs[i].job_id, "a");
+    int64_t newest = r.runs[0].id;
+    runs_release(&r);
+    list_runs(f, NULL, CHIME_RUN_SUCCEEDED, 2, 0, &r);
+    assert_int_equal(r.n, 2);
+    runs_release(&r);
+    list_runs(f, NULL, CHIME_RUN_FAILED, 0, 0, &r);
+    assert_int_equal(r.n, 0);
+    list_runs(f, "a", -1, 0, newest, &r);
+    assert_int_equal(r.n, 2);
+    assert_true(r.runs[0].id < newest);
+    runs_release(&r);
+}
+
+static void test_store_finish_run_and_max_instances(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    struct chime_claim_request req = { T0 + SEC, 0, NULL };
+    struct chime_claim_batch b = { 0 };
+    assert_int_equal(f->store->ops->claim_now(f->store, "nope", &req, &b), CHIME_ENOENT);
+    assert_int_equal(f->store->ops->claim_now(f->store, "a", &req, &b), 0);
+    assert_int_equal(b.n_claims, 1);
+    assert_int_equal(b.claims[0].run.status, CHIME_RUN_RUNNING);
+    assert_int_equal(b.claims[0].run.cause, CHIME_CAUSE_MANUAL);
+    /* max_instances is 1: a second run now is skipped. */
+    assert_int_equal(f->store->ops->claim_now(f->store, "a", &req, &b), 0);
+    assert_int_equal(b.n_claims, 2);
+    assert_int_equal(b.claims[1].run.status, CHIME_RUN_SKIPPED);
+    struct chime_run done = b.claims[0].run;
+    done.status = CHIME_RUN_FAILED;
+    done.finished = T0 + 2 * SEC;
+    done.error = "boom";
+    done.output = "tail";
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), CHIME_ENOENT);
+    assert_int_equal(f->store->ops->claim_now(f->store, "a", &req, &b), 0);
+    assert_int_equal(b.claims[2].run.status, CHIME_RUN_RUNNING);
+    struct runs r;
+    list_runs(f, "a", CHIME_RUN_FAILED, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.runs[0].error, "boom");
+    assert_string_equal(r.runs[0].output, "tail");
+    assert_int_equal(r.runs[0].finished, T0 + 2 * SEC);
+    runs_release(&r);
+    assert_int_equal(next_run_of(f, "a"), T0 + 10 * SEC); /* run-now leaves the schedule */
+    chime_claim_batch_release(&b);
+}
+
+static void test_store_prune_runs(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    struct chime_claim_batch b;
+    for (int k = 1; k <= 6; k++) {
+        assert_int_equal(claim(f, T0 + k * 10 * SEC, 0, &b), 0);
+        struct chime_run done = b.claims[0].run;
+        done.status = CHIME_RUN_SUCCEEDED;
+        done.finished = T0 + k * 10 * SEC;
+        if (k < 6) /* the last stays running: never pruned */
+            assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+        chime_claim_batch_release(&b);
+    }
+    assert_int_equal(f->store->ops->prune_runs(f->store, T0 + 25 * SEC, 0), 0);
+    struct runs r;
+    list_runs(f, NULL, -1, 0, 0, &r);
+    assert_int_equal(r.n, 4); /* 10 s and 20 s gone */
+    runs_release(&r);
+    assert_int_equal(f->store->ops->prune_runs(f->store, T0, 2), 0);
+    list_runs(f, NULL, -1, 0, 0, &r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.runs[0].status, CHIME_RUN_RUNNING);
+    assert_int_equal(r.runs[1].scheduled, T0 + 50 * SEC);
+    runs_release(&r);
+}
+
+/* ---- SQLite only ---- */
+
+static sqlite3 *raw_open(struct fixture *f)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    return db;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+}
+
+static int64_t raw_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void raw_text(sqlite3 *db, const char *sql, char *out, size_t n)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    snprintf(out, n, "%s", t ? (const char *)t : "(null)");
+    sqlite3_finalize(st);
+}
+
+static void test_sqlite_restart_keeps_jobs(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    add(f, "b", 20);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    chime_claim_batch_release(&b);
+    reopen(f);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 2);
+    assert_int_equal(next_run_of(f, "a"), T0 + 20 * SEC);
+    assert_int_equal(next_run_of(f, "b"), T0 + 20 * SEC);
+    struct chime_job job;
+    chime_job_init(&job);
+    assert_int_equal(f->store->ops->get_job(f->store, "b", &job), 0);
+    assert_string_equal(job.name, "b");
+    assert_null(job.broken);
+    assert_int_equal(chime_trigger_kind(job.trigger), CHIME_TRIGGER_INTERVAL);
+    assert_int_equal(chime_trigger_next_exact(job.trigger, T0 + 20 * SEC, T0 + 20 * SEC),
+                     T0 + 40 * SEC);
+    chime_job_release(&job);
+    /* The restarted store schedules: both are due at 20 s. */
+    assert_int_equal(claim(f, T0 + 20 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 2);
+    chime_claim_batch_release(&b);
+}
+
+static void test_sqlite_running_runs_are_lost_on_reopen(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    int64_t id = b.claims[0].run.id;
+    chime_claim_batch_release(&b);
+    reopen(f);
+    struct runs r;
+    list_runs(f, "a", -1, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.runs[0].id, id);
+    assert_int_equal(r.runs[0].status, CHIME_RUN_LOST);
+    assert_string_equal(r.runs[0].error, "chimed stopped while it ran");
+    assert_true(r.runs[0].finished != CHIME_UTIME_NONE);
+    runs_release(&r);
+    /* Its instance no longer counts: a manual run starts. */
+    struct chime_claim_request req = { T0 + 11 * SEC, 0, NULL };
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(f->store->ops->claim_now(f->store, "a", &req, &b), 0);
+    assert_int_equal(b.claims[0].run.status, CHIME_RUN_RUNNING);
+    chime_claim_batch_release(&b);
+}
+
+static void test_sqlite_unknown_func_is_kept_broken(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    chime_store_close(f->store);
+    f->store = NULL;
+    sqlite3 *db = raw_open(f);
+    raw_exec(db, "INSERT INTO jobs SELECT 'gone', name, 'gone.module:fn', args, kwargs, trigger,"
+                 " trigger_args, next_run_time, paused, coalesce, misfire_grace_time,"
+                 " max_instances, jobstore, NULL, version, created_at, updated_at"
+                 " FROM jobs WHERE id = 'a'");
+    sqlite3_close(db);
+    assert_int_equal(open_store(f), 0);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 2);
+    struct chime_job job;
+    chime_job_init(&job);
+    assert_int_equal(f->store->ops->get_job(f->store, "gone", &job), 0);
+    assert_non_null(job.broken);
+    assert_string_equal(job.func, "gone.module:fn");
+    chime_job_release(&job);
+    assert_int_equal(f->store->ops->get_job(f->store, "a", &job), 0);
+    assert_null(job.broken);
+    chime_job_release(&job);
+    reopen(f);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 2);
+}
+
+static void test_sqlite_migrates_from_version_1(void **state)
+{
+    struct fixture *f = *state;
+    chime_store_close(f->store);
+    f->store = NULL;
+    unlink(f->path);
+    sqlite3 *db = raw_open(f);
+    raw_exec(db, "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                 "INSERT INTO schema_version VALUES (1)");
+    raw_exec(db, chime__sqlite_migrations[0]);
+    raw_exec(db, "INSERT INTO jobs (id, name, func, trigger, trigger_args, next_run_time,"
+                 " created_at, updated_at) VALUES ('old', 'old', 'chime:noop', 'interval',"
+                 " '{\"seconds\":10,\"start_date\":\"2026-01-01T00:00:00+00:00\","
+                 "\"timezone\":\"UTC\"}', 1767225610000000, 1767225600000000,"
+                 " 1767225600000000)");
+    sqlite3_close(db);
+    assert_true(chime__sqlite_n_migrations >= 2);
+    assert_int_equal(open_store(f), 0);
+    assert_int_equal(next_run_of(f, "old"), T0 + 10 * SEC);
+    db = raw_open(f);
+    assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_version"),
+                     chime__sqlite_n_migrations);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_once'"), 1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM jobs_readable"), 1);
+    sqlite3_close(db);
+}
+
+static void test_sqlite_columns_are_readable(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    chime_claim_batch_release(&b);
+    sqlite3 *db = raw_open(f);
+    char text[256];
+    raw_text(db, "SELECT trigger FROM jobs WHERE id = 'a'", text, sizeof(text));
+    assert_string_equal(text, "interval");
+    raw_text(db, "SELECT json_extract(trigger_args, '$.seconds') FROM jobs", text, sizeof(text));
+    assert_string_equal(text, "10");
+    raw_text(db, "SELECT func || ' ' || args || ' ' || kwargs FROM jobs", text, sizeof(text));
+    assert_string_equal(text, "chime:noop [] {}");
+    assert_int_equal(raw_int(db, "SELECT next_run_time FROM jobs"), T0 + 20 * SEC);
+    raw_text(db, "SELECT next_run_time FROM jobs_readable", text, sizeof(text));
+    assert_string_equal(text, "2026-01-01T00:00:20.000Z");
+    raw_text(db, "SELECT status || ' ' || cause || ' ' || node FROM runs", text, sizeof(text));
+    assert_string_equal(text, "running schedule node-a");
+    raw_text(db, "SELECT scheduled_time FROM runs_readable", text, sizeof(text));
+    assert_string_equal(text, "2026-01-01T00:00:10.000Z");
+    raw_text(db, "PRAGMA journal_mode", text, sizeof(text));
+    assert_string_equal(text, "wal");
+    sqlite3_close(db);
+}
+
+/* ---- URLs ---- */
+
+static void expect_bad_url(const char *url, const char *needle)
+{
+    struct chime_job_defaults d = { true, 60, 1, chime_zone_utc() };
+    struct chime_store *s = (struct chime_store *)1;
+    struct chime_diag diag;
+    chime_diag_clear(&diag);
+    assert_int_equal(chime_store_open(url, &d, &s, &diag), CHIME_EINVAL);
+    assert_null(s);
+    assert_string_equal(diag.field, "DATABASE_URL");
+    if (!strstr(diag.message, needle))
+        fail_msg("\"%s\" lacks \"%s\"", diag.message, needle);
+}
+
+static void test_store_open_rejects_bad_urls(void **state)
+{
+    (void)state;
+    expect_bad_url("postgresql://u:p@localhost/db", "postgresql:// is not supported yet");
+    expect_bad_url("foo://bar", "foo://bar");
+    expect_bad_url("", "empty");
+    expect_bad_url("sqlite://", "no SQLite file");
+    expect_bad_url("chime.sqlite3", "not supported");
+}
+
+static void test_store_open_accepts_path_ending_in_db(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_store *s = NULL;
+    struct chime_diag diag;
+    chime_diag_clear(&diag);
+    assert_int_equal(chime_store_open(f->path, &f->defaults, &s, &diag), 0);
+    assert_string_equal(s->ops->name, "sqlite");
+    chime_store_close(s);
+    assert_int_equal(chime_store_open("memory://", &f->defaults, &s, &diag), 0);
+    assert_string_equal(s->ops->name, "memory");
+    chime_store_close(s);
+}
+
+/* ---- allocation failure (memory store) ---- */
+
+static void test_memory_store_survives_allocation_failures(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    struct chime_job job;
+    make_job(&job, "b", 10);
+    int rc = CHIME_ENOMEM;
+    for (long n = 1; rc == CHIME_ENOMEM; n++) {
+        chime_alloc_fail_after(n);
+        rc = f->store->ops->add_job(f->store, &job, false);
+        chime_alloc_fail_after(0);
+        assert_int_equal(f->store->ops->count_jobs(f->store), rc == 0 ? 2 : 1);
+    }
+    assert_int_equal(rc, 0);
+    chime_job_release(&job);
+    struct chime_claim_batch b;
+    rc = CHIME_ENOMEM;
+    for (long n = 1; rc == CHIME_ENOMEM; n++) {
+        chime_alloc_fail_after(n);
+        rc = claim(f, T0 + 10 * SEC, 1, &b);
+        chime_alloc_fail_after(0);
+        if (rc == CHIME_ENOMEM) {
+            assert_int_equal(b.n_claims, 0);
+            assert_int_equal(next_run_of(f, "a"), T0 + 10 * SEC);
+            assert_int_equal(next_run_of(f, "b"), T0 + 10 * SEC);
+        }
+        chime_claim_batch_release(&b);
+    }
+    assert_int_equal(rc, 0);
+    struct runs r;
+    list_runs(f, NULL, -1, 0, 0, &r);
+    assert_int_equal(r.n, 1); /* failed attempts left no record */
+    struct chime_run done;
+    assert_int_equal(chime_run_copy(&done, &r.runs[0]), 0);
+    runs_release(&r);
+    done.status = CHIME_RUN_FAILED;
+    done.error = chime__strdup("boom");
+    rc = CHIME_ENOMEM;
+    for (long n = 1; rc == CHIME_ENOMEM; n++) {
+        chime_alloc_fail_after(n);
+        rc = f->store->ops->finish_run(f->store, &done);
+        chime_alloc_fail_after(0);
+    }
+    assert_int_equal(rc, 0);
+    chime_run_release(&done);
+    list_runs(f, NULL, CHIME_RUN_FAILED, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    runs_release(&r);
+}
+
+#define BOTH(t)                                                 \
+    cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
+            cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
+#define SQLITE(t) cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(test_store_add_get_roundtrip),
+        BOTH(test_store_add_existing_is_eexist_unless_replace),
+        BOTH(test_store_update_and_remove),
+        BOTH(test_store_list_orders_by_next_run_paused_last_and_pages),
+        BOTH(test_store_claim_due_creates_runs_and_advances),
+        BOTH(test_store_claims_match_recorded_runs_when_late),
+        BOTH(test_store_date_job_removed_after_its_fire_runs_kept),
+        BOTH(test_store_list_runs_filters),
+        BOTH(test_store_finish_run_and_max_instances),
+        BOTH(test_store_prune_runs),
+        SQLITE(test_sqlite_restart_keeps_jobs),
+        SQLITE(test_sqlite_running_runs_are_lost_on_reopen),
+        SQLITE(test_sqlite_unknown_func_is_kept_broken),
+        SQLITE(test_sqlite_migrates_from_version_1),
+        SQLITE(test_sqlite_columns_are_readable),
+        cmocka_unit_test(test_store_open_rejects_bad_urls),
+        SQLITE(test_store_open_accepts_path_ending_in_db),
+        cmocka_unit_test_setup_teardown(test_memory_store_survives_allocation_failures,
+                                        setup_memory, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
