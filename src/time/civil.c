@@ -80,7 +80,8 @@ void chime_civil_from_utime(chime_utime t, int32_t offset_s, struct chime_civil 
     out->hour = (int)(sod / 3600);
     out->minute = (int)(sod / 60 % 60);
     out->second = (int)(sod % 60);
-    out->usec = (int)(t - s * CHIME_USEC_PER_SEC);
+    int64_t usec = t % CHIME_USEC_PER_SEC; /* t - s * 1e6 could overflow near INT64_MIN */
+    out->usec = (int)(usec < 0 ? usec + CHIME_USEC_PER_SEC : usec);
 }
 
 chime_utime chime_civil_to_utime(const struct chime_civil *c, int32_t offset_s)

@@ -101,10 +101,13 @@ static int parse_clock(struct tparse *tp, struct chime_civil *c)
     return 0;
 }
 
-/* "Z" or "+HH:MM" / "-HH:MM"; *has = false when absent. */
+/*
+ * "Z" or "+HH:MM" / "-HH:MM", and "+HH:MM:SS" as chime_time_format writes for
+ * offsets with seconds (local mean time); *has = false when absent.
+ */
 static int parse_offset(struct tparse *tp, bool *has, int32_t *off)
 {
-    int sign, h, m;
+    int sign, h, m, s = 0;
     *has = false;
     if (expect(tp, 'Z') || expect(tp, 'z')) {
         *has = true;
@@ -120,8 +123,10 @@ static int parse_offset(struct tparse *tp, bool *has, int32_t *off)
         return fail_range(tp, "offset hour", h, 0, 23);
     if (m > 59)
         return fail_range(tp, "offset minute", m, 0, 59);
+    if (expect(tp, ':') && (!digits(tp, 2, 2, &s) || s > 59))
+        return fail(tp, "malformed seconds of the UTC offset");
     *has = true;
-    *off = sign * (h * 3600 + m * 60);
+    *off = sign * (h * 3600 + m * 60 + s);
     return 0;
 }
 

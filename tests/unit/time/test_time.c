@@ -147,6 +147,7 @@ static void test_time_parse_accepts_every_form(void **state)
     assert_parses("2026-11-28T16:52:15.1234Z", NULL, base + 123400, true);
     assert_parses("2026-11-28T16:52:15.12345Z", NULL, base + 123450, true);
     assert_parses("2026-11-28T16:52:15.000001Z", NULL, base + 1, true);
+    assert_parses("2026-11-28T16:26:54-00:25:21", NULL, base, true); /* as formatted for LMT */
     /* No offset: read in the default zone. */
     assert_parses("2026-11-28T16:52:15", chime_zone_utc(), base, false);
     assert_parses("2026-11-28", chime_zone_utc(), utc(2026, 11, 28, 0, 0, 0), false);
@@ -188,6 +189,7 @@ static void test_time_parse_rejects_bad_input_naming_the_field(void **state)
     assert_rejects("2026-01-01T00:00:00+25:00", z, "offset hour 25");
     assert_rejects("2026-01-01T00:00:00+05:60", z, "offset minute 60");
     assert_rejects("2026-01-01T00:00:00+0500", z, "offset");
+    assert_rejects("2026-01-01T00:00:00+05:00:6", z, "seconds of the UTC offset");
     assert_rejects("", z, "empty");
     assert_rejects("2026-01-01T00:00", z, "time of day");
     assert_rejects("2026-01-01T00:00:00.", z, "fraction");
