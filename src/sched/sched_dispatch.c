@@ -21,6 +21,14 @@ static void fail_outcome(struct chime_outcome *out, const char *why)
     out->error = chime__strdup(why);
 }
 
+/* Parses stored JSON text; the common empty value skips the parser (hot path). */
+static json_t *json_text_load(const char *text, const char *empty)
+{
+    if (!text || strcmp(text, empty) == 0)
+        return empty[0] == '[' ? json_array() : json_object();
+    return json_loads(text, 0, NULL);
+}
+
 /* Resolves, binds and calls the job's function. */
 static void invoke_item(struct chime_sched *sched, struct chime__sched_item *item,
                         struct chime_outcome *out)
@@ -37,8 +45,8 @@ static void invoke_item(struct chime_sched *sched, struct chime__sched_item *ite
         fail_outcome(out, diag.message);
         return;
     }
-    json_t *args = json_loads(job->args ? job->args : "[]", 0, NULL);
-    json_t *kwargs = json_loads(job->kwargs ? job->kwargs : "{}", 0, NULL);
+    json_t *args = json_text_load(job->args, "[]");
+    json_t *kwargs = json_text_load(job->kwargs, "{}");
     json_t *bound = NULL;
     if (!args || !kwargs)
         fail_outcome(out, "the job's args or kwargs are not valid JSON");
