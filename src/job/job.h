@@ -83,7 +83,10 @@ int chime_job_from_request(const json_t *body, const struct chime_job_defaults *
  * The job as the API shows it: {id, name, func, args, kwargs, trigger,
  * trigger_args, next_run_time (RFC 3339 in the trigger's zone, or null),
  * paused, coalesce, misfire_grace_time, max_instances, jobstore, broken?,
- * created_at, updated_at}. New reference; NULL on out of memory.
+ * created_at, updated_at}. The policies are spelled as in a request: a policy
+ * left to the scheduler default is absent (use chime_job_coalesce() & co. for
+ * effective values), misfire_grace_time null = unlimited; broken only when set;
+ * created_at/updated_at RFC 3339 UTC. New reference; NULL on out of memory.
  */
 json_t *chime_job_to_json(const struct chime_job *job);
 
