@@ -46,9 +46,12 @@ struct chime_zone; /* immutable, process lifetime */
 /**
  * Finds a zone by IANA name ("Europe/Berlin", "UTC", "Etc/GMT+5") under the
  * zoneinfo directory (TZDIR, else /usr/share/zoneinfo). Names with "..",
- * a leading "/", or characters outside [A-Za-z0-9/_+-] are refused.
+ * a leading "/", or characters outside [A-Za-z0-9/_+-] are refused (answered
+ * CHIME_ENOENT, like an unknown zone, without touching the file system).
  * Returns 0 and a borrowed, never-freed zone in *out; CHIME_ENOENT for an
- * unknown zone; CHIME_EINVAL for a malformed file. Thread-safe (cached).
+ * unknown zone; CHIME_EINVAL for a malformed file (or a leap-second "right/"
+ * zone); CHIME_ENOMEM (nothing cached: a later call may succeed). "UTC" is
+ * built in. Thread-safe (cached; concurrent first loads yield one zone).
  */
 int chime_zone_find(const char *name, const struct chime_zone **out);
 
@@ -69,15 +72,22 @@ void chime_zone_free(struct chime_zone *zone);
 const struct chime_zone *chime_zone_utc(void);
 
 /**
- * The host's local zone: TZ if it names a zone (":Area/City" or "Area/City"),
- * else /etc/localtime (its link target gives the name), else UTC. Cached.
+ * The host's local zone: TZ if it names a zone (":Area/City", "Area/City", a
+ * path under a zoneinfo directory) or is a POSIX TZ rule ("CET-1CEST,M3.5.0,
+ * M10.5.0/3", a zone of that name); TZ="" is UTC; else /etc/localtime (its
+ * link target gives the name; else /etc/timezone; else its content, named
+ * "localtime"); else UTC. Cached after the first success. Thread-safe.
  */
 const struct chime_zone *chime_zone_local(void);
 
 /** The zone's IANA name ("UTC" for UTC). Borrowed, lives as long as the zone. */
 const char *chime_zone_name(const struct chime_zone *zone);
 
-/** UTC offset in seconds in effect at instant t. */
+/**
+ * UTC offset in seconds in effect at instant t: a binary search over the
+ * zone's transitions, the POSIX TZ footer past the last one. No allocation,
+ * no locking; any thread.
+ */
 int32_t chime_zone_offset_at(const struct chime_zone *zone, chime_utime t);
 
 /** Wall-clock time of instant t in the zone; offset in effect into *out_offset (may be NULL). */
@@ -103,7 +113,11 @@ struct chime_local_result {
     chime_utime gap_pre_offset;
 };
 
-/** Resolves a wall-clock time in the zone to instants (see enum chime_local_kind). */
+/**
+ * Resolves a wall-clock time (fields in range, see chime_civil_check) in the
+ * zone to instants (see enum chime_local_kind); the microseconds carry over.
+ * No allocation, no locking; any thread.
+ */
 void chime_zone_from_local(const struct chime_zone *zone, const struct chime_civil *local,
                            struct chime_local_result *out);
 

@@ -80,6 +80,9 @@ static bool name_valid(const char *name)
 static int file_read(const char *path, unsigned char **out, size_t *out_len)
 {
     struct stat st;
+    unsigned char *buf;
+    size_t len = 0;
+    ssize_t got = 1;
     int rc = CHIME_ENOENT;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -90,16 +93,19 @@ static int file_read(const char *path, unsigned char **out, size_t *out_len)
     if (st.st_size > FILE_MAX_BYTES)
         goto out_close;
     rc = CHIME_ENOMEM;
-    unsigned char *buf = chime__malloc((size_t)st.st_size);
-    if (!buf)
+    if (!(buf = chime__malloc((size_t)st.st_size)))
         goto out_close;
-    size_t len = 0;
-    ssize_t got;
     while (len < (size_t)st.st_size && (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
         len += (size_t)got;
+    rc = CHIME_EIO;
+    if (got < 0)
+        goto out_free;
     *out = buf;
     *out_len = len;
     rc = 0;
+    goto out_close;
+out_free:
+    chime__free(buf);
 out_close:
     close(fd);
     return rc;

@@ -616,36 +616,57 @@ static void test_zone_parse_tzif_version1_only(void **state)
 
 #define N_THREADS 8
 
-static void *thread_main(void *arg)
+/* Zones no other test loads, so the threads race to load them first. */
+static const char *const fresh_zones[] = { "Asia/Seoul",    "Africa/Cairo", "America/Chicago",
+                                           "Europe/Madrid", "Asia/Tehran",  "Pacific/Auckland" };
+#define N_FRESH (sizeof(fresh_zones) / sizeof(fresh_zones[0]))
+
+struct thread_arg {
+    int id;
+    const struct chime_zone *got[N_FRESH];
+    long bad;
+};
+
+static void *thread_main(void *p)
 {
-    (void)arg;
-    long bad = 0;
-    for (int round = 0; round < 200; round++) {
+    struct thread_arg *arg = p;
+    for (size_t i = 0; i < N_FRESH; i++) {
+        size_t j = (i + (size_t)arg->id) % N_FRESH; /* each thread in its own order */
+        arg->bad += chime_zone_find(fresh_zones[j], &arg->got[j]) != 0;
+    }
+    for (int round = 0; round < 2000; round++) {
         const struct offset_truth *k =
                 &truths[(size_t)round % (sizeof(truths) / sizeof(truths[0]))];
         const struct chime_zone *z = NULL;
         if (chime_zone_find(k->zone, &z) != 0) {
-            bad++;
+            arg->bad++;
             continue;
         }
         struct chime_civil c;
         int32_t off;
         chime_zone_to_local(z, utc(k->y, k->mo, k->d, k->h, k->mi, k->s), &c, &off);
-        bad += off != k->off;
+        arg->bad += off != k->off;
     }
-    return (void *)bad;
+    return NULL;
 }
 
 static void test_zone_find_and_to_local_from_many_threads(void **state)
 {
     (void)state;
     pthread_t th[N_THREADS];
-    for (int i = 0; i < N_THREADS; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, thread_main, NULL), 0);
+    struct thread_arg args[N_THREADS];
+    memset(args, 0, sizeof(args));
     for (int i = 0; i < N_THREADS; i++) {
-        void *bad;
-        assert_int_equal(pthread_join(th[i], &bad), 0);
-        assert_null(bad);
+        args[i].id = i;
+        assert_int_equal(pthread_create(&th[i], NULL, thread_main, &args[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < N_THREADS; i++) {
+        assert_int_equal(args[i].bad, 0);
+        /* Every thread got the one cached zone of each name. */
+        for (size_t j = 0; j < N_FRESH; j++)
+            assert_ptr_equal(args[i].got[j], args[0].got[j]);
     }
 }
 
