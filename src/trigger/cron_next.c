@@ -113,6 +113,17 @@ static void reset_time(struct chime_civil *c)
     c->hour = c->minute = c->second = 0;
 }
 
+/* False when no day of a month with dim days can match the day field (e.g. day=30 in Feb). */
+static bool month_may_match(const struct chime__cron *cron, int dim)
+{
+    if (cron->day_or_dow || cron->day_last)
+        return true;
+    for (int w = 0; w < 7; w++)
+        if (cron->day_pos[w])
+            return true;
+    return (cron->bits[CHIME__CF_DAY] & ((2ULL << dim) - 2)) != 0;
+}
+
 /* Searches c->year from (month, day, time) on; fills c on success. */
 static bool find_in_year(const struct chime__cron *cron, struct chime_civil *c)
 {
@@ -124,7 +135,7 @@ static bool find_in_year(const struct chime__cron *cron, struct chime_civil *c)
             reset_time(c);
         }
         int dim = chime_civil_days_in_month(c->year, m);
-        for (; c->day <= dim; c->day++) {
+        for (; c->day <= dim && month_may_match(cron, dim); c->day++) {
             if (chime__cron_date_matches(cron, c->year, m, c->day) && find_time(cron, c))
                 return true;
             reset_time(c);
