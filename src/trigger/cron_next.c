@@ -66,11 +66,13 @@ bool chime__cron_date_matches(const struct chime__cron *cron, int year, int mont
 {
     int64_t days = chime_civil_days_from_date(year, month, day);
     int weekday = chime_civil_weekday(days);
-    if (!((cron->bits[CHIME__CF_WEEK] >> iso_week(year, days, weekday)) & 1))
+    bool dow = (cron->bits[CHIME__CF_DOW] >> weekday) & 1;
+    if (!dow && !cron->day_or_dow)
         return false;
     bool dom = day_field_matches(cron, day, chime_civil_days_in_month(year, month), weekday);
-    bool dow = (cron->bits[CHIME__CF_DOW] >> weekday) & 1;
-    return cron->day_or_dow ? (dom || dow) : (dom && dow);
+    if (!(cron->day_or_dow ? (dom || dow) : dom))
+        return false;
+    return (cron->bits[CHIME__CF_WEEK] >> iso_week(year, days, weekday)) & 1;
 }
 
 /* The smallest allowed time of day >= (h, m, s); false if none that day. */
@@ -144,9 +146,16 @@ static bool find_in_year(const struct chime__cron *cron, struct chime_civil *c)
     return false;
 }
 
+/*
+ * The Gregorian calendar repeats every 400 years (146097 days, a whole number
+ * of weeks), so a year whose every date fails the date fields fails again 400
+ * years later: such years are remembered and skipped, which bounds a search
+ * that finds nothing to 400 year scans whatever the horizon.
+ */
 bool chime__cron_find(const struct chime__cron *cron, const struct chime_civil *from,
                       struct chime_civil *out)
 {
+    uint64_t dead[7] = { 0 }; /* bit y % 400: year y has no matching date */
     struct chime_civil c = *from;
     c.usec = 0;
     for (int y = next_year(cron, c.year); y > 0; y = next_year(cron, c.year + 1)) {
@@ -155,10 +164,18 @@ bool chime__cron_find(const struct chime__cron *cron, const struct chime_civil *
             c.month = c.day = 1;
             reset_time(&c);
         }
+        bool whole = c.month == 1 && c.day == 1 && c.hour == 0 && c.minute == 0 && c.second == 0;
+        int k = y % 400;
+        if (whole && ((dead[k / 64] >> (k % 64)) & 1)) {
+            c.month = 13;
+            continue;
+        }
         if (find_in_year(cron, &c)) {
             *out = c;
             return true;
         }
+        if (whole)
+            dead[k / 64] |= 1ULL << (k % 64);
         c.month = 13; /* the year is exhausted: move on */
     }
     return false;

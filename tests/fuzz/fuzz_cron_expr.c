@@ -36,7 +36,7 @@ static void try_spec(const char *key, const char *expr)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const keys[] = { "year", "month", "day", "week", "day_of_week",
+    static const char *const keys[] = { "year", "month",  "day",    "week",   "day_of_week",
                                         "hour", "minute", "second", "crontab" };
     if (size > 256)
         return 0;
