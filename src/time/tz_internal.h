@@ -50,6 +50,9 @@ struct chime__tz_segment {
 /* Floor division of microseconds to seconds. */
 int64_t chime__utime_to_s(chime_utime t);
 
+/* Proleptic Gregorian year of UTC second s. */
+int chime__year_of_s(int64_t s);
+
 /* Parses a POSIX TZ string (whole string). 0 or CHIME_EINVAL. */
 int chime__tz_rule_parse(const char *text, struct chime__tz_rule *out);
 /* Offset of the rule at UTC second s. */

@@ -177,7 +177,7 @@ static int64_t date_local_s(const struct chime__tz_date *d, int year)
     return day * CHIME__SEC_PER_DAY + d->time_s;
 }
 
-static int year_of_s(int64_t s)
+int chime__year_of_s(int64_t s)
 {
     int64_t days = s / CHIME__SEC_PER_DAY - (s % CHIME__SEC_PER_DAY < 0);
     int y, m, d;
@@ -203,7 +203,7 @@ int32_t chime__tz_rule_offset(const struct chime__tz_rule *rule, int64_t s)
 {
     if (!rule->has_dst)
         return rule->std_off;
-    int year = year_of_s(s + rule->std_off);
+    int year = chime__year_of_s(s + rule->std_off);
     int64_t best_at = INT64_MIN;
     int32_t best_off = rule->std_off;
     for (int y = year - 1; y <= year + 1; y++) {
@@ -228,8 +228,8 @@ size_t chime__tz_rule_segments(const struct chime__tz_rule *rule, int64_t after_
     size_t n = 0;
     if (!rule->has_dst || to_s <= after_s)
         return 0;
-    int y_to = year_of_s(to_s) + 1;
-    for (int y = year_of_s(after_s) - 1; y <= y_to && n + 2 <= RULE_EVENTS_MAX; y++) {
+    int y_to = chime__year_of_s(to_s) + 1;
+    for (int y = chime__year_of_s(after_s) - 1; y <= y_to && n + 2 <= RULE_EVENTS_MAX; y++) {
         struct chime__tz_segment two[2];
         year_events(rule, y, two);
         for (int i = 0; i < 2; i++) {

@@ -4,7 +4,9 @@
  * present before anything is read, every index against its table, and the
  * transition times must ascend strictly (the binary search relies on it).
  * Version 2+ files are read from their 64-bit section and their POSIX TZ
- * footer; version 1 files from the 32-bit section alone. Leap-second files
+ * footer; version 1 files from the 32-bit section alone. The footer's
+ * transitions through 2200 are precomputed into the table at load time so
+ * lookups stay a binary search (slim files end their tables early). Leap-second files
  * ("right/" zones) are refused: their times are not POSIX times.
  */
 #include "time/tz_internal.h"
@@ -18,6 +20,10 @@
 /* RFC 8536: utoff SHOULD be in [-89999, 93599] (just under -25h and +26h). */
 #define UTOFF_MIN (-89999)
 #define UTOFF_MAX 93599
+/* The rule's transitions are precomputed into the table up to this year. */
+#define RULE_TABLE_END_YEAR 2200
+#define RULE_TABLE_FROM_S   (-2208988800LL) /* 1900-01-01T00:00:00Z */
+#define RULE_TABLE_TO_S     7258118400LL    /* 2200-01-01T00:00:00Z */
 
 struct tzif_header {
     int version; /* 1, 2, 3, ... */
@@ -107,7 +113,8 @@ static int transitions_check(const struct tzif_header *h, const struct tzif_bloc
 }
 
 /* The footer "\n<POSIX TZ>\n" at p; an empty one means no rule. */
-static int footer_read(const unsigned char *p, size_t avail, struct chime_zone *zone)
+static int footer_read(const unsigned char *p, size_t avail, bool *has_rule,
+                       struct chime__tz_rule *rule)
 {
     char text[FOOTER_MAX];
     size_t n = 0;
@@ -121,8 +128,8 @@ static int footer_read(const unsigned char *p, size_t avail, struct chime_zone *
     if (n == avail)
         return CHIME_EINVAL;
     text[n] = '\0';
-    zone->has_rule = n > 0;
-    return n > 0 ? chime__tz_rule_parse(text, &zone->rule) : 0;
+    *has_rule = n > 0;
+    return n > 0 ? chime__tz_rule_parse(text, rule) : 0;
 }
 
 /* One allocation holds the zone, its two arrays and its name. */
@@ -145,9 +152,9 @@ static struct chime_zone *zone_alloc(const char *name, size_t n_trans)
 }
 
 static struct chime_zone *zone_build(const char *name, const struct tzif_header *h,
-                                     const struct tzif_block *b)
+                                     const struct tzif_block *b, size_t extra)
 {
-    struct chime_zone *z = zone_alloc(name, h->timecnt);
+    struct chime_zone *z = zone_alloc(name, h->timecnt + extra);
     if (!z)
         return NULL;
     int64_t *trans_s = (int64_t *)z->trans_s;
@@ -156,6 +163,7 @@ static struct chime_zone *zone_build(const char *name, const struct tzif_header 
         trans_s[i] = be_time(b->times + (size_t)i * b->time_size, b->time_size);
         trans_off[i] = (int32_t)be32(b->types + (size_t)b->indices[i] * 6);
     }
+    z->n_trans = h->timecnt;
     z->initial_off = (int32_t)be32(b->types);
     return z;
 }
@@ -181,22 +189,70 @@ static int section_find(const unsigned char *data, size_t len, struct tzif_heade
     return 0;
 }
 
+/*
+ * Room for the rule's transitions from the end of the table through
+ * RULE_TABLE_END_YEAR (two a year, and slack), or 0 when the table is not
+ * extended (no DST in the rule, no table to extend, or a table ending before
+ * 1900 or after that year).
+ */
+static size_t rule_extra(const struct tzif_header *h, const struct tzif_block *b, bool has_rule,
+                         const struct chime__tz_rule *rule)
+{
+    if (!has_rule || !rule->has_dst || h->timecnt == 0)
+        return 0;
+    int64_t last = be_time(b->times + (size_t)(h->timecnt - 1) * b->time_size, b->time_size);
+    if (last < RULE_TABLE_FROM_S || last > RULE_TABLE_TO_S)
+        return 0;
+    return 2 * (size_t)(RULE_TABLE_END_YEAR - chime__year_of_s(last) + 1) + 4;
+}
+
+/*
+ * Appends the rule's transitions to the table, a year at a time, while they
+ * fit in room: the hot path then answers any date a scheduler meets with a
+ * binary search, and the rule itself only past the (new) end of the table.
+ */
+static void zone_extend(struct chime_zone *z, size_t room)
+{
+    int64_t *trans_s = (int64_t *)z->trans_s;
+    int32_t *trans_off = (int32_t *)z->trans_off;
+    int64_t after = trans_s[z->n_trans - 1];
+    for (int y = chime__year_of_s(after); y <= RULE_TABLE_END_YEAR; y++) {
+        struct chime__tz_segment seg[16];
+        int64_t to = chime_civil_days_from_date(y + 1, 1, 1) * CHIME__SEC_PER_DAY;
+        size_t k = chime__tz_rule_segments(&z->rule, after, to, seg, 16);
+        if (k > room)
+            return;
+        for (size_t i = 0; i < k; i++, room--, z->n_trans++) {
+            trans_s[z->n_trans] = seg[i].start_s;
+            trans_off[z->n_trans] = seg[i].off;
+        }
+        after = to;
+    }
+}
+
 int chime_zone_parse_tzif(const char *name, const unsigned char *data, size_t len,
                           struct chime_zone **out)
 {
     struct tzif_header h;
     struct tzif_block b;
+    struct chime__tz_rule rule;
+    bool has_rule = false;
     const unsigned char *end;
     int rc = section_find(data, len, &h, &b, &end);
     if (rc < 0 || (rc = types_check(&h, &b)) < 0 || (rc = transitions_check(&h, &b)) < 0)
         return rc;
-    struct chime_zone *z = zone_build(name, &h, &b);
+    if (h.version >= 2 && (rc = footer_read(end, len - (size_t)(end - data), &has_rule, &rule)) < 0)
+        return rc;
+    size_t extra = rule_extra(&h, &b, has_rule, &rule);
+    struct chime_zone *z = zone_build(name, &h, &b, extra);
     if (!z)
         return CHIME_ENOMEM;
-    if (h.version >= 2 && (rc = footer_read(end, len - (size_t)(end - data), z)) < 0) {
-        chime__free(z);
-        return rc;
+    if (has_rule) {
+        z->has_rule = true;
+        z->rule = rule;
     }
+    if (extra)
+        zone_extend(z, extra);
     *out = z;
     return 0;
 }

@@ -297,6 +297,28 @@ static void test_zone_offsets_match_known_truth(void **state)
     }
 }
 
+static void test_zone_extended_table_agrees_with_footer_rule(void **state)
+{
+    (void)state;
+    const char *names[] = { "Europe/Berlin",   "America/New_York", "Australia/Lord_Howe",
+                            "Pacific/Chatham", "Europe/Dublin",    "America/Nuuk" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const struct chime_zone *z = zone(names[i]);
+        assert_true(z->has_rule);
+        long changes = 0;
+        int32_t prev = 0;
+        for (int64_t s = 2145916800LL; s < 7289654400LL; s += 5 * 3600 + 13 * 60 + 7) {
+            int32_t off = chime_zone_offset_at(z, s * USEC);
+            if (off != chime__tz_rule_offset(&z->rule, s))
+                fail_msg("%s at %lld: table %d, rule %d", names[i], (long long)s, off,
+                         chime__tz_rule_offset(&z->rule, s));
+            changes += off != prev;
+            prev = off;
+        }
+        assert_true(changes > 2 * 160); /* DST every year 2038..2200 */
+    }
+}
+
 static void test_zone_format_in_zone_offsets(void **state)
 {
     (void)state;
@@ -353,6 +375,15 @@ static const struct local_truth local_truths[] = {
       31, 1, 30 },
     { "America/New_York", 9999, 11, 7, 1, 30, CHIME_LOCAL_FOLD, 0, 0, 9999, 11, 7, 5, 30, 9999, 11,
       7, 6, 30 },
+    /* Past 2037 the fat files' tables end: these come from the POSIX footers. */
+    { "Australia/Lord_Howe", 2090, 10, 1, 2, 15, CHIME_LOCAL_GAP, 0, 0, 2090, 9, 30, 15, 45, 2090,
+      9, 30, 15, 45 },
+    { "Australia/Lord_Howe", 2090, 4, 2, 1, 45, CHIME_LOCAL_FOLD, 0, 0, 2090, 4, 1, 14, 45, 2090, 4,
+      1, 15, 15 },
+    { "Pacific/Chatham", 2090, 9, 24, 3, 0, CHIME_LOCAL_GAP, 0, 0, 2090, 9, 23, 14, 15, 2090, 9, 23,
+      14, 15 },
+    { "Pacific/Chatham", 2090, 4, 2, 3, 0, CHIME_LOCAL_FOLD, 0, 0, 2090, 4, 1, 13, 15, 2090, 4, 1,
+      14, 15 },
     { "Europe/Dublin", 2026, 3, 29, 1, 30, CHIME_LOCAL_GAP, 0, 0, 2026, 3, 29, 1, 30, 2026, 3, 29,
       1, 30 },
     { "Europe/Dublin", 2026, 10, 25, 1, 30, CHIME_LOCAL_FOLD, 0, 0, 2026, 10, 25, 0, 30, 2026, 10,
@@ -694,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_time_format_parse_round_trip),
         cmocka_unit_test(test_zone_local_reads_tz_variable),
         cmocka_unit_test(test_zone_offsets_match_known_truth),
+        cmocka_unit_test(test_zone_extended_table_agrees_with_footer_rule),
         cmocka_unit_test(test_zone_format_in_zone_offsets),
         cmocka_unit_test(test_zone_from_local_gap_and_fold),
         cmocka_unit_test(test_zone_from_local_round_trips_every_hour_berlin_2026),
