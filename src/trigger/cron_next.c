@@ -1,8 +1,12 @@
 /*
  * Next fire time of a cron spec. The search runs on wall-clock (civil) time
- * in the trigger's zone and jumps field by field: the next allowed year, then
- * month, day, hour, minute and second, each found with a bit scan, so its
- * cost is bounded (no per-second or per-minute loop) up to year 9999. The
+ * in the trigger's zone and jumps field by field: the next allowed year (a
+ * bit scan), then for each allowed month the set of matching days as one
+ * 32-bit mask (day, weekday, ISO week and positional rules combined with bit
+ * operations), whose lowest bit at or after the current day is the next date,
+ * then hour, minute and second by bit scans. Nothing loops per day, minute or
+ * second, and years whose calendar already failed are skipped, so the cost is
+ * bounded up to year 9999 (chime__cron_find_counted reports it in steps). The
  * wall time found is then resolved to an instant under chime's DST policy: a
  * wall time inside a spring-forward gap does not exist and is skipped; a wall
  * time that occurs twice (fall back) fires once, at its first occurrence.
@@ -20,6 +24,7 @@ static int next_bit(uint64_t bits, int v, int max)
     return b <= max ? b : -1;
 }
 
+/* The first allowed year >= year, or -1 when none up to 9999. */
 static int next_year(const struct chime__cron *cron, int year)
 {
     int i = year < CHIME__CRON_YEAR_MIN ? 0 : year - CHIME__CRON_YEAR_MIN;
@@ -27,8 +32,10 @@ static int next_year(const struct chime__cron *cron, int year)
         uint64_t bits = cron->years[w];
         if (w == i / 64)
             bits &= ~0ULL << (i % 64);
-        if (bits)
-            return CHIME__CRON_YEAR_MIN + w * 64 + __builtin_ctzll(bits);
+        if (bits) {
+            int y = CHIME__CRON_YEAR_MIN + w * 64 + __builtin_ctzll(bits);
+            return y <= CHIME__CRON_YEAR_MAX ? y : -1;
+        }
     }
     return -1;
 }
@@ -50,29 +57,70 @@ static int iso_week(int year, int64_t days, int weekday)
     return week;
 }
 
-static bool day_field_matches(const struct chime__cron *cron, int day, int dim, int weekday)
+/* Bits first..last (1 <= first <= last <= 31) of a day mask. */
+static uint32_t day_range(int first, int last)
 {
-    if ((cron->bits[CHIME__CF_DAY] >> day) & 1)
-        return true;
-    if (cron->day_last && day == dim)
-        return true;
-    uint8_t pos = cron->day_pos[weekday];
-    if ((pos >> ((day - 1) / 7)) & 1)
-        return true;
-    return (pos & 0x20) && day + 7 > dim;
+    return (uint32_t)((2ULL << last) - (1ULL << first));
 }
 
-bool chime__cron_date_matches(const struct chime__cron *cron, int year, int month, int day)
+/* The days of a month whose weekday is in wd (bit 0 = Monday); w1 is the 1st's weekday. */
+static uint32_t weekday_days(unsigned wd, int w1, int dim)
 {
-    int64_t days = chime_civil_days_from_date(year, month, day);
-    int weekday = chime_civil_weekday(days);
-    bool dow = (cron->bits[CHIME__CF_DOW] >> weekday) & 1;
-    if (!dow && !cron->day_or_dow)
-        return false;
-    bool dom = day_field_matches(cron, day, chime_civil_days_in_month(year, month), weekday);
-    if (!(cron->day_or_dow ? (dom || dow) : dom))
-        return false;
-    return (cron->bits[CHIME__CF_WEEK] >> iso_week(year, days, weekday)) & 1;
+    /* Bit k of pat: the weekday of day k + 1, i.e. (w1 + k) % 7, is in wd. */
+    uint64_t pat = ((wd >> w1) | (wd << (7 - w1))) & 0x7f;
+    uint64_t rep = pat | pat << 7 | pat << 14 | pat << 21 | pat << 28;
+    return (uint32_t)(rep << 1) & day_range(1, dim);
+}
+
+/* "1st".."5th <weekday>" and "last <weekday>": the nth (or last) such weekday of the month. */
+static uint32_t position_days(const struct chime__cron *cron, int w1, int dim)
+{
+    uint32_t days = 0;
+    for (int w = 0; w < 7; w++) {
+        unsigned pos = cron->day_pos[w];
+        if (!pos)
+            continue;
+        int n = 0;
+        for (int d = (w - w1 + 7) % 7 + 1; d <= dim; d += 7, n++)
+            if (((pos >> n) & 1) || ((pos & 0x20) && d + 7 > dim))
+                days |= 1u << d;
+    }
+    return days;
+}
+
+#define ALL_WEEKS ((2ULL << 53) - 2) /* ISO weeks 1..53 */
+
+/* The days of the month whose ISO week is allowed; day1 is the 1st as a day number. */
+static uint32_t week_days(const struct chime__cron *cron, int year, int64_t day1, int w1, int dim)
+{
+    uint64_t weeks = cron->bits[CHIME__CF_WEEK];
+    if ((weeks & ALL_WEEKS) == ALL_WEEKS)
+        return day_range(1, dim);
+    uint32_t days = 0;
+    /* The month in runs of days sharing a week: from the 1st, then from each Monday. */
+    for (int d = 1, wd = w1; d <= dim; d += 7 - wd, wd = 0) {
+        int last = d + 6 - wd < dim ? d + 6 - wd : dim;
+        if ((weeks >> iso_week(year, day1 + d - 1, wd)) & 1)
+            days |= day_range(d, last);
+    }
+    return days;
+}
+
+/* The days of (year, month) that the year/month/day/week/day_of_week fields match: bit d = day d.
+ */
+static uint32_t month_days(const struct chime__cron *cron, int year, int month)
+{
+    int dim = chime_civil_days_in_month(year, month);
+    int64_t day1 = chime_civil_days_from_date(year, month, 1);
+    int w1 = chime_civil_weekday(day1);
+    uint32_t dow = weekday_days((unsigned)cron->bits[CHIME__CF_DOW] & 0x7f, w1, dim);
+    uint32_t dom = ((uint32_t)cron->bits[CHIME__CF_DAY] & day_range(1, dim)) |
+                   position_days(cron, w1, dim);
+    if (cron->day_last)
+        dom |= 1u << dim;
+    /* The day fields must all match, except crontab(5)'s rule: day-of-month OR day-of-week. */
+    uint32_t days = cron->day_or_dow ? (dom | dow) : (dom & dow);
+    return days ? days & week_days(cron, year, day1, w1, dim) : 0;
 }
 
 /* The smallest allowed time of day >= (h, m, s); false if none that day. */
@@ -115,19 +163,9 @@ static void reset_time(struct chime_civil *c)
     c->hour = c->minute = c->second = 0;
 }
 
-/* False when no day of a month with dim days can match the day field (e.g. day=30 in Feb). */
-static bool month_may_match(const struct chime__cron *cron, int dim)
-{
-    if (cron->day_or_dow || cron->day_last)
-        return true;
-    for (int w = 0; w < 7; w++)
-        if (cron->day_pos[w])
-            return true;
-    return (cron->bits[CHIME__CF_DAY] & ((2ULL << dim) - 2)) != 0;
-}
-
 /* Searches c->year from (month, day, time) on; fills c on success. */
-static bool find_in_year(const struct chime__cron *cron, struct chime_civil *c)
+static bool find_in_year(const struct chime__cron *cron, struct chime_civil *c,
+                         struct chime__cron_stats *stats)
 {
     for (int m = next_bit(cron->bits[CHIME__CF_MONTH], c->month, 12); m > 0;
          m = next_bit(cron->bits[CHIME__CF_MONTH], m + 1, 12)) {
@@ -136,49 +174,76 @@ static bool find_in_year(const struct chime__cron *cron, struct chime_civil *c)
             c->day = 1;
             reset_time(c);
         }
-        int dim = chime_civil_days_in_month(c->year, m);
-        for (; c->day <= dim && month_may_match(cron, dim); c->day++) {
-            if (chime__cron_date_matches(cron, c->year, m, c->day) && find_time(cron, c))
+        stats->months++;
+        uint32_t days = month_days(cron, c->year, m) & (uint32_t)(~0ULL << c->day);
+        /* At most two rounds: only the starting day can have no allowed time left. */
+        for (; days; days &= days - 1) {
+            int d = __builtin_ctz(days);
+            if (d != c->day) {
+                c->day = d;
+                reset_time(c);
+            }
+            if (find_time(cron, c))
                 return true;
-            reset_time(c);
         }
     }
     return false;
 }
 
 /*
- * The Gregorian calendar repeats every 400 years (146097 days, a whole number
- * of weeks), so a year whose every date fails the date fields fails again 400
- * years later: such years are remembered and skipped, which bounds a search
- * that finds nothing to 400 year scans whatever the horizon.
+ * Which dates of year y the date fields match depends only on the year's
+ * calendar: the weekday of January 1st, whether y is a leap year, and (for
+ * the ISO weeks of early January) whether y - 1 was: 7 * 3 kinds of year.
  */
-bool chime__cron_find(const struct chime__cron *cron, const struct chime_civil *from,
-                      struct chime_civil *out)
+static int year_kind(int year)
 {
-    uint64_t dead[7] = { 0 }; /* bit y % 400: year y has no matching date */
+    int jan1 = chime_civil_weekday(chime_civil_days_from_date(year, 1, 1));
+    int leap = chime_civil_is_leap(year) ? 1 : chime_civil_is_leap(year - 1) ? 2 : 0;
+    return jan1 * 3 + leap;
+}
+
+#define ALL_YEAR_KINDS ((1u << 21) - 1)
+
+/*
+ * A year searched from its first second that has no match marks its kind
+ * dead: later years of that kind are skipped without a month scan, and once
+ * all 21 kinds are dead nothing can ever match. So at most 22 years get their
+ * months scanned (the first, partial one and one per kind), whatever the
+ * horizon.
+ */
+bool chime__cron_find_counted(const struct chime__cron *cron, const struct chime_civil *from,
+                              struct chime_civil *out, struct chime__cron_stats *stats)
+{
+    uint32_t dead = 0; /* bit k: years of kind k have no matching date */
     struct chime_civil c = *from;
     c.usec = 0;
-    for (int y = next_year(cron, c.year); y > 0; y = next_year(cron, c.year + 1)) {
+    for (int y = next_year(cron, c.year); y > 0 && dead != ALL_YEAR_KINDS;
+         y = next_year(cron, c.year + 1)) {
+        stats->years++;
         if (y != c.year) {
             c.year = y;
             c.month = c.day = 1;
             reset_time(&c);
         }
         bool whole = c.month == 1 && c.day == 1 && c.hour == 0 && c.minute == 0 && c.second == 0;
-        int k = y % 400;
-        if (whole && ((dead[k / 64] >> (k % 64)) & 1)) {
-            c.month = 13;
+        uint32_t kind = 1u << year_kind(y);
+        if (whole && (dead & kind))
             continue;
-        }
-        if (find_in_year(cron, &c)) {
+        if (find_in_year(cron, &c, stats)) {
             *out = c;
             return true;
         }
         if (whole)
-            dead[k / 64] |= 1ULL << (k % 64);
-        c.month = 13; /* the year is exhausted: move on */
+            dead |= kind;
     }
     return false;
+}
+
+bool chime__cron_find(const struct chime__cron *cron, const struct chime_civil *from,
+                      struct chime_civil *out)
+{
+    struct chime__cron_stats stats = { 0 };
+    return chime__cron_find_counted(cron, from, out, &stats);
 }
 
 /* 1969-12-30T00:00:00Z: no cron match (years >= 1970 in any zone) comes earlier. */
@@ -235,7 +300,8 @@ static chime_utime search_start(const struct chime_trigger *trig, chime_utime pr
     return start < EARLIEST_START ? EARLIEST_START : start;
 }
 
-chime_utime chime__cron_next(const struct chime_trigger *trig, chime_utime prev, chime_utime now)
+chime_utime chime__cron_next_counted(const struct chime_trigger *trig, chime_utime prev,
+                                     chime_utime now, struct chime__cron_stats *stats)
 {
     chime_utime t = search_start(trig, prev, now);
     if (t >= LATEST_START)
@@ -245,8 +311,9 @@ chime_utime chime__cron_next(const struct chime_trigger *trig, chime_utime prev,
     for (int round = 0; round < 100000; round++) {
         struct chime_civil local, wall;
         struct chime_local_result r;
+        stats->rounds++;
         chime_zone_to_local(trig->zone, t, &local, NULL);
-        if (!chime__cron_find(trig->cron, &local, &wall))
+        if (!chime__cron_find_counted(trig->cron, &local, &wall, stats))
             return CHIME_UTIME_NONE;
         chime_zone_from_local(trig->zone, &wall, &r);
         if (r.kind == CHIME_LOCAL_GAP || r.earlier < t) {
@@ -259,4 +326,10 @@ chime_utime chime__cron_next(const struct chime_trigger *trig, chime_utime prev,
         return r.earlier;
     }
     return CHIME_UTIME_NONE;
+}
+
+chime_utime chime__cron_next(const struct chime_trigger *trig, chime_utime prev, chime_utime now)
+{
+    struct chime__cron_stats stats = { 0 };
+    return chime__cron_next_counted(trig, prev, now, &stats);
 }

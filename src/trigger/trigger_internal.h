@@ -23,6 +23,7 @@ enum chime__cron_field {
 };
 
 #define CHIME__CRON_YEAR_MIN   1970
+#define CHIME__CRON_YEAR_MAX   9999
 #define CHIME__CRON_YEAR_WORDS ((9999 - 1970) / 64 + 1)
 
 /* A compiled cron spec: the wall times it matches. */
@@ -61,17 +62,31 @@ int chime__cron_field_parse(struct chime__cron *cron, enum chime__cron_field f, 
 int chime__crontab_parse(struct chime__cron *cron, const char *line, const char *field,
                          struct chime_diag *diag);
 
-/* True when the (year, month, day) date matches the year/month/day/week/dow fields. */
-bool chime__cron_date_matches(const struct chime__cron *cron, int year, int month, int day);
-
 /* The smallest wall time >= from that the spec matches; false past year 9999. */
 bool chime__cron_find(const struct chime__cron *cron, const struct chime_civil *from,
                       struct chime_civil *out);
+
+/*
+ * The cost of a search, in steps, so tests can bound it without timing:
+ * the counted variants add to the caller's counters (zero them first).
+ */
+struct chime__cron_stats {
+    unsigned years;  /* allowed years visited (a skipped dead year counts too) */
+    unsigned months; /* month day masks computed */
+    unsigned rounds; /* wall-time searches by chime__cron_next: 1 + one per DST gap stepped past */
+};
+
+/* chime__cron_find, counting its steps into *stats. */
+bool chime__cron_find_counted(const struct chime__cron *cron, const struct chime_civil *from,
+                              struct chime_civil *out, struct chime__cron_stats *stats);
 
 /* Per kind: fill trig from args (trig->zone is set); exact next time. */
 int chime__cron_parse(struct chime_trigger *trig, const json_t *args, chime_utime now,
                       struct chime_diag *diag);
 chime_utime chime__cron_next(const struct chime_trigger *trig, chime_utime prev, chime_utime now);
+/* chime__cron_next, counting the steps of its searches into *stats. */
+chime_utime chime__cron_next_counted(const struct chime_trigger *trig, chime_utime prev,
+                                     chime_utime now, struct chime__cron_stats *stats);
 int chime__interval_parse(struct chime_trigger *trig, const json_t *args, chime_utime now,
                           struct chime_diag *diag);
 chime_utime chime__interval_next(const struct chime_trigger *trig, chime_utime prev,

@@ -2,7 +2,9 @@
  * Unit tests of the trigger module: argument validation (every bad input
  * gets a diag naming its field), cron field and crontab semantics, interval
  * and date triggers, chime's DST policy in zones with 1 h and 30 min shifts,
- * the cost of far searches, normalized args, jitter and allocation failure.
+ * the cost of far searches (counted in steps, never timed), the month-mask
+ * search against a brute-force day-by-day reference, normalized args, jitter
+ * and allocation failure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,12 +12,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "base/base.h"
-#include "trigger/trigger.h"
+#include "trigger/trigger_internal.h"
 
 static chime_utime T(const char *s)
 {
@@ -332,32 +333,318 @@ static void test_cron_dst_lord_howe_half_hour(void **state)
                  "2026-04-05T02:15:00+10:30");
 }
 
-static double elapsed_ms(struct timespec a)
+/* The next fire time of a cron spec from now, adding the search's steps to *stats. */
+static chime_utime next_counted(const char *args, const char *now, chime_utime prev,
+                                struct chime__cron_stats *stats)
 {
-    struct timespec b;
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    struct chime_trigger *trig = parse_ok("cron", args, now);
+    chime_utime t = chime__cron_next_counted(trig, prev, T(now), stats);
+    chime_trigger_unref(trig);
+    return t;
+}
+
+static void assert_steps(const struct chime__cron_stats *st, unsigned years, unsigned months,
+                         unsigned rounds)
+{
+    if (st->years > years || st->months > months || st->rounds > rounds)
+        fail_msg("search took %u years, %u months, %u rounds; bound %u, %u, %u", st->years,
+                 st->months, st->rounds, years, months, rounds);
+}
+
+/* A cron spec compiled from the eight APScheduler field expressions (year .. second). */
+static void cron_compile(struct chime__cron *cron, const char *const exprs[CHIME__CF_COUNT])
+{
+    struct chime_diag diag;
+    memset(cron, 0, sizeof(*cron));
+    for (int f = 0; f < CHIME__CF_COUNT; f++)
+        if (chime__cron_field_parse(cron, (enum chime__cron_field)f, exprs[f], "t", &diag) != 0)
+            fail_msg("%s=\"%s\": %s", chime__cron_field_names[f], exprs[f], diag.message);
 }
 
 static void test_cron_far_searches_jump(void **state)
 {
     (void)state;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    expect_fires("cron", "{\"year\": 2996, \"month\": 2, \"day\": 29, \"second\": 59}",
-                 "2026-06-01T00:00:00Z", 2, "2996-02-29T00:00:59+00:00 2996-02-29T00:01:59+00:00");
-    expect_fires("cron", "{\"month\": 2, \"day\": 29, \"day_of_week\": \"mon\"}",
-                 "2026-06-01T00:00:00Z", 2, "2044-02-29T00:00:00+00:00 2072-02-29T00:00:00+00:00");
-    expect_fires("cron",
-                 "{\"year\": 9999, \"month\": 12, \"day\": 31, \"hour\": 23, \"minute\": 59, "
-                 "\"second\": \"58-59\"}",
-                 "2026-06-01T00:00:00Z", 5, "9999-12-31T23:59:58+00:00 9999-12-31T23:59:59+00:00");
-    /* Refusing an impossible spec searches every year up to 9999, still quickly. */
+    struct chime__cron_stats st = { 0 };
+    /*
+     * Feb 29 on a Monday, from 2026-06-01: the next is 2044-02-29. The year
+     * loop visits 2026..2044 (19 years) and scans at most February of each
+     * (2026 has no February left): <= 19 years, <= 18 months, one round.
+     */
+    const char *feb29mon = "{\"month\": 2, \"day\": 29, \"day_of_week\": \"mon\"}";
+    assert_true(next_counted(feb29mon, "2026-06-01T00:00:00Z", CHIME_UTIME_NONE, &st) ==
+                T("2044-02-29T00:00:00Z"));
+    assert_steps(&st, 19, 18, 1);
+    /* From just after it, the next is 2072-02-29: 2044..2072 is 29 years, <= 29 Februaries. */
+    st = (struct chime__cron_stats){ 0 };
+    assert_true(next_counted(feb29mon, "2044-02-29T00:00:01Z", T("2044-02-29T00:00:00Z"), &st) ==
+                T("2072-02-29T00:00:00Z"));
+    assert_steps(&st, 29, 29, 1);
+    /* Year 9999 alone: one bit scan reaches it, one month mask, one round. */
+    const char *y9999 =
+            "{\"year\": 9999, \"month\": 12, \"day\": 31, \"hour\": 23, \"minute\": 59, "
+            "\"second\": \"58-59\"}";
+    st = (struct chime__cron_stats){ 0 };
+    assert_true(next_counted(y9999, "2026-06-01T00:00:00Z", CHIME_UTIME_NONE, &st) ==
+                T("9999-12-31T23:59:58Z"));
+    assert_steps(&st, 1, 1, 1);
+    /* After its last second the search starts in year 10000: no year to visit, one round. */
+    st = (struct chime__cron_stats){ 0 };
+    assert_true(next_counted(y9999, "9999-12-31T23:59:59Z", T("9999-12-31T23:59:59Z"), &st) ==
+                CHIME_UTIME_NONE);
+    assert_steps(&st, 0, 0, 1);
+    expect_fires("cron", y9999, "2026-06-01T00:00:00Z", 5,
+                 "9999-12-31T23:59:58+00:00 9999-12-31T23:59:59+00:00");
+    /* Refusing an impossible spec still works (the parse-time search). */
     parse_bad("cron", "{\"month\": 2, \"day\": 29, \"week\": 20}", CHIME_ENEVER, "trigger_args.day",
               "never");
-    double ms = elapsed_ms(start);
-    if (ms > 2000)
-        fail_msg("far searches took %.0f ms", ms);
+}
+
+/*
+ * A spec that never matches ends once each of the 21 kinds of year (weekday
+ * of Jan 1 x leap / after a leap year / neither) has failed once. From
+ * 2026-06-01 all kinds occur by 2055: leap years 2028..2052 start on all 7
+ * weekdays (+5 days every 4 years), the years after them 2029..2053 too, and
+ * the years 2030, 2031, 2034, ... 2055 as well. So <= 30 years.
+ */
+static void test_cron_impossible_search_is_bounded(void **state)
+{
+    (void)state;
+    static const char *const feb29w20[CHIME__CF_COUNT] = {
+        "*", "2", "29", "20", "*", "0", "0", "0"
+    };
+    static const char *const mon2ndtue[CHIME__CF_COUNT] = { "*",   "*", "2nd tue", "*",
+                                                            "mon", "0", "0",       "0" };
+    struct chime__cron cron;
+    struct chime_civil from = { 2026, 6, 1, 0, 0, 0, 0 }, out;
+    struct chime__cron_stats st = { 0 };
+    /* February 29 in ISO week 20: one February per kind of year, 21 months at most. */
+    cron_compile(&cron, feb29w20);
+    assert_false(chime__cron_find_counted(&cron, &from, &out, &st));
+    assert_steps(&st, 30, 21, 0);
+    assert_true(st.years >= 21); /* every kind had to be seen */
+    /*
+     * The 2nd Tuesday that is a Monday: every month is allowed and fails, so
+     * 7 months of 2026 (June..December) plus 12 per kind: <= 7 + 21 * 12 = 259.
+     */
+    st = (struct chime__cron_stats){ 0 };
+    cron_compile(&cron, mon2ndtue);
+    assert_false(chime__cron_find_counted(&cron, &from, &out, &st));
+    assert_steps(&st, 30, 7 + 21 * 12, 0);
+}
+
+/* A deterministic pseudo-random generator (xorshift64*) for the reference tests. */
+static uint64_t rnd_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static int rnd_int(uint64_t *s, int lo, int hi)
+{
+    return lo + (int)(rnd_next(s) % (uint64_t)(hi - lo + 1));
+}
+
+/* The reference ISO week: the week of a date is the week of its Thursday. */
+static int ref_iso_week(int64_t days)
+{
+    int64_t thursday = days + 3 - chime_civil_weekday(days);
+    int y, m, d;
+    chime_civil_date_from_days(thursday, &y, &m, &d);
+    return (int)((thursday - chime_civil_days_from_date(y, 1, 1)) / 7) + 1;
+}
+
+#define ALL_WEEKS_BITS ((2ULL << 53) - 2)
+
+static bool bit_set(uint64_t bits, int v)
+{
+    return (bits >> v) & 1;
+}
+
+/* The date rules written plainly, one date at a time. */
+static bool ref_date_matches(const struct chime__cron *c, int y, int m, int d)
+{
+    int64_t days = chime_civil_days_from_date(y, m, d);
+    int wd = chime_civil_weekday(days), dim = chime_civil_days_in_month(y, m);
+    int i = y - CHIME__CRON_YEAR_MIN;
+    if (!bit_set(c->years[i / 64], i % 64) || !bit_set(c->bits[CHIME__CF_MONTH], m))
+        return false;
+    bool dow = bit_set(c->bits[CHIME__CF_DOW], wd);
+    bool dom = bit_set(c->bits[CHIME__CF_DAY], d) || (c->day_last && d == dim) ||
+               bit_set(c->day_pos[wd], (d - 1) / 7) || (bit_set(c->day_pos[wd], 5) && d + 7 > dim);
+    bool day_ok = c->day_or_dow ? (dom || dow) : (dom && dow);
+    return day_ok && bit_set(c->bits[CHIME__CF_WEEK], ref_iso_week(days));
+}
+
+/* The first allowed time of day >= (h0, m0, s0), by plain nested loops. */
+static bool ref_time(const struct chime__cron *c, int h0, int m0, int s0, struct chime_civil *out)
+{
+    for (int h = h0; h < 24; h++) {
+        for (int mi = h == h0 ? m0 : 0; mi < 60 && bit_set(c->bits[CHIME__CF_HOUR], h); mi++) {
+            bool same = h == h0 && mi == m0;
+            for (int s = same ? s0 : 0; s < 60 && bit_set(c->bits[CHIME__CF_MINUTE], mi); s++) {
+                if (bit_set(c->bits[CHIME__CF_SECOND], s)) {
+                    out->hour = h;
+                    out->minute = mi;
+                    out->second = s;
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* The brute-force search: day by day from from, for n_days days (and not past 9999). */
+static bool ref_find(const struct chime__cron *c, const struct chime_civil *from, int n_days,
+                     struct chime_civil *out)
+{
+    int64_t day0 = chime_civil_days_from_date(from->year, from->month, from->day);
+    for (int64_t i = 0; i < n_days; i++) {
+        chime_civil_date_from_days(day0 + i, &out->year, &out->month, &out->day);
+        if (out->year > CHIME__CRON_YEAR_MAX)
+            return false;
+        if (!ref_date_matches(c, out->year, out->month, out->day))
+            continue;
+        out->usec = 0;
+        if (i == 0 ? ref_time(c, from->hour, from->minute, from->second, out)
+                   : ref_time(c, 0, 0, 0, out))
+            return true;
+    }
+    return false;
+}
+
+#define REF_DAYS (5 * 366)
+
+/*
+ * Compares the mask search with the reference from one start; a reference
+ * miss within REF_DAYS allows the search to find nothing or something later.
+ * Returns whether the reference found a time.
+ */
+static bool compare_with_ref(const struct chime__cron *c, const struct chime_civil *from,
+                             const char *what)
+{
+    struct chime_civil want, got;
+    struct chime__cron_stats st = { 0 };
+    bool ref = ref_find(c, from, REF_DAYS, &want);
+    bool found = chime__cron_find_counted(c, from, &got, &st);
+    if (ref && (!found || memcmp(&want, &got, sizeof(got)) != 0))
+        fail_msg("%s from %04d-%02d-%02dT%02d:%02d:%02d: want %04d-%02d-%02dT%02d:%02d:%02d, got "
+                 "%s %04d-%02d-%02dT%02d:%02d:%02d",
+                 what, from->year, from->month, from->day, from->hour, from->minute, from->second,
+                 want.year, want.month, want.day, want.hour, want.minute, want.second,
+                 found ? "" : "(none)", got.year, got.month, got.day, got.hour, got.minute,
+                 got.second);
+    if (!ref && found) {
+        int64_t limit = chime_civil_days_from_date(from->year, from->month, from->day) + REF_DAYS;
+        assert_true(chime_civil_days_from_date(got.year, got.month, got.day) >= limit);
+    }
+    /* 22 years with months scanned at most, 12 months each (see chime__cron_find_counted). */
+    assert_true(st.months <= 22 * 12);
+    return ref;
+}
+
+static void random_from(uint64_t *rs, struct chime_civil *from)
+{
+    from->year = rnd_int(rs, 2024, 2032);
+    from->month = rnd_int(rs, 1, 12);
+    from->day = rnd_int(rs, 1, chime_civil_days_in_month(from->year, from->month));
+    from->hour = rnd_int(rs, 0, 23);
+    from->minute = rnd_int(rs, 0, 59);
+    from->second = rnd_int(rs, 0, 59);
+    from->usec = 0;
+}
+
+/* Specs that each exercise a day rule: day list, weekday, week, last, nth weekday, OR. */
+static const char *const rule_specs[][CHIME__CF_COUNT] = {
+    { "*", "*", "1,15,31", "*", "*", "9", "30", "0" },
+    { "*", "*", "*", "*", "fri", "12", "0", "0" },
+    { "*", "*", "*", "1,20,53", "*", "0", "0", "0" },
+    { "*", "1,12", "*", "52,53,1", "*", "0", "0", "0" },
+    { "*", "*", "last", "*", "*", "23", "59", "59" },
+    { "*", "*", "last fri", "*", "*", "8", "0", "0" },
+    { "*", "*", "3rd mon", "*", "*", "*/6", "0", "0" },
+    { "*", "*", "5th sun,1st wed", "*", "*", "0", "0", "0" },
+    { "*", "*", "last,2nd tue,last sat", "*", "sat,sun,tue", "0", "0", "*/20" },
+    { "*", "*", "13", "*", "fri", "0", "0", "0" },
+    { "*", "2", "29", "*", "*", "0", "0", "0" },
+    { "2026-2030", "*", "*/10", "*/3", "tue-thu", "5", "5", "5" },
+    { "*", "*", "4th thu,last", "40-53", "3-6", "18", "*/7", "30" },
+};
+
+static const char *const rule_crontabs[] = {
+    "0 9 1 * mon",   "30 6 13 * 5", "0 0 1,15 * sat,sun", "0 0 31 * 1-5",
+    "*/15 * 29 2 0", "0 12 * * 3",  "59 23 28-31 * 0",    "@weekly",
+};
+
+static void test_cron_day_rules_match_brute_force(void **state)
+{
+    (void)state;
+    uint64_t rs = 0x9e3779b97f4a7c15ULL;
+    struct chime__cron cron;
+    struct chime_civil from;
+    struct chime_diag diag;
+    int hits = 0, n_specs = (int)(sizeof(rule_specs) / sizeof(rule_specs[0]));
+    int n_tabs = (int)(sizeof(rule_crontabs) / sizeof(rule_crontabs[0]));
+    for (int i = 0; i < n_specs + n_tabs; i++) {
+        if (i < n_specs) {
+            cron_compile(&cron, rule_specs[i]);
+        } else {
+            memset(&cron, 0, sizeof(cron));
+            assert_int_equal(chime__crontab_parse(&cron, rule_crontabs[i - n_specs], "t", &diag),
+                             0);
+        }
+        for (int k = 0; k < 60; k++) {
+            random_from(&rs, &from);
+            hits += compare_with_ref(&cron, &from,
+                                     i < n_specs ? rule_specs[i][2] : rule_crontabs[i - n_specs]);
+        }
+    }
+    /* Only the rare Feb 29 spec may miss within five years: the comparison is not vacuous. */
+    assert_true(hits >= (n_specs + n_tabs - 1) * 60);
+}
+
+/* A random day rule set, as bits: any mix of day, weekday, week, positional and OR rules. */
+static void random_cron(uint64_t *rs, struct chime__cron *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int w = 0; w < CHIME__CRON_YEAR_WORDS; w++)
+        c->years[w] = rnd_int(rs, 0, 3) ? ~0ULL : rnd_next(rs);
+    c->bits[CHIME__CF_MONTH] = rnd_int(rs, 0, 1) ? 0x1ffe : (rnd_next(rs) & 0x1ffe) | 1ULL << 6;
+    int density = rnd_int(rs, 0, 3);
+    c->bits[CHIME__CF_DAY] =
+            density == 0
+                    ? 0
+                    : rnd_next(rs) & (rnd_next(rs) | -(uint64_t)(density == 3)) & 0xfffffffeULL;
+    c->bits[CHIME__CF_DOW] = rnd_int(rs, 0, 2) ? 0x7f : (rnd_next(rs) & 0x7f) | 1;
+    c->bits[CHIME__CF_WEEK] = rnd_int(rs, 0, 1) ? ALL_WEEKS_BITS : rnd_next(rs) & ALL_WEEKS_BITS;
+    c->day_last = rnd_int(rs, 0, 3) == 0;
+    for (int w = 0; w < 7; w++)
+        c->day_pos[w] = rnd_int(rs, 0, 2) == 0 ? (uint8_t)(rnd_next(rs) & 0x3f) : 0;
+    c->day_or_dow = rnd_int(rs, 0, 2) == 0;
+    c->bits[CHIME__CF_HOUR] = (rnd_next(rs) & 0xffffff) | 1ULL << rnd_int(rs, 0, 23);
+    c->bits[CHIME__CF_MINUTE] = rnd_int(rs, 0, 1) ? 1 : rnd_next(rs) & 0x0fffffffffffffffULL;
+    c->bits[CHIME__CF_SECOND] = rnd_int(rs, 0, 1) ? 1 : (rnd_next(rs) & 0x0fffffffffffffffULL) | 1;
+    if (!c->bits[CHIME__CF_MINUTE])
+        c->bits[CHIME__CF_MINUTE] = 1ULL << 59;
+}
+
+static void test_cron_random_specs_match_brute_force(void **state)
+{
+    (void)state;
+    uint64_t rs = 0x2545f4914f6cdd1dULL;
+    struct chime__cron cron;
+    struct chime_civil from;
+    int hits = 0;
+    for (int i = 0; i < 1500; i++) {
+        random_cron(&rs, &cron);
+        for (int k = 0; k < 3; k++) {
+            random_from(&rs, &from);
+            hits += compare_with_ref(&cron, &from, "random spec");
+        }
+    }
+    assert_true(hits >= 1500); /* most random specs match within five years */
 }
 
 static void test_cron_start_and_end_dates(void **state)
@@ -494,6 +781,9 @@ int main(void)
         cmocka_unit_test(test_cron_dst_new_york),
         cmocka_unit_test(test_cron_dst_lord_howe_half_hour),
         cmocka_unit_test(test_cron_far_searches_jump),
+        cmocka_unit_test(test_cron_impossible_search_is_bounded),
+        cmocka_unit_test(test_cron_day_rules_match_brute_force),
+        cmocka_unit_test(test_cron_random_specs_match_brute_force),
         cmocka_unit_test(test_cron_start_and_end_dates),
         cmocka_unit_test(test_args_json_round_trips),
         cmocka_unit_test(test_jitter_stays_within_bounds),
