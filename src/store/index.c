@@ -29,15 +29,19 @@ void chime__index_init(struct chime__index *idx)
     idx->slots = NULL;
     idx->cap = 0;
     idx->n = 0;
+    idx->triggers = NULL;
+    idx->triggers_cap = 0;
+    idx->n_triggers = 0;
     chime__heap_init(&idx->heap, entry_moved);
 }
 
 void chime__index_release(struct chime__index *idx)
 {
     for (size_t i = 0; i < idx->cap; i++)
-        chime__index_entry_free(idx->slots[i]);
+        chime__index_entry_free(idx, idx->slots[i]);
     chime__free(idx->slots);
     chime__heap_release(&idx->heap);
+    chime__index_triggers_release(idx);
     chime__index_init(idx);
 }
 
@@ -49,9 +53,10 @@ static const char *job_str(const struct chime_job *job, int which)
     return s[which] ? s[which] : empty[which];
 }
 
+static struct chime__index_entry *entry_pack(const struct chime_job *job);
+
 static void entry_fill_fields(struct chime__index_entry *e, const struct chime_job *job)
 {
-    e->trigger = job->trigger ? chime_trigger_ref(job->trigger) : NULL;
     e->next_run = job->paused ? CHIME_UTIME_NONE : job->next_run;
     e->created_at = job->created_at;
     e->updated_at = job->updated_at;
@@ -65,7 +70,28 @@ static void entry_fill_fields(struct chime__index_entry *e, const struct chime_j
     e->hash = id_hash(job->id);
 }
 
-struct chime__index_entry *chime__index_entry_new(const struct chime_job *job)
+struct chime__index_entry *chime__index_entry_new(struct chime__index *idx,
+                                                  const struct chime_job *job,
+                                                  const char *trigger_key)
+{
+    struct chime__shared_trigger *shared;
+    if (chime__index_trigger_get(idx, job->trigger, trigger_key, &shared) < 0)
+        return NULL;
+    struct chime__index_entry *e = entry_pack(job);
+    if (!e) {
+        chime__index_trigger_put(idx, shared);
+        return NULL;
+    }
+    e->shared = shared;
+    return e;
+}
+
+const char *chime__index_entry_trigger_args(const struct chime__index_entry *entry)
+{
+    return strchr(entry->shared->key, '\x1f') + 1;
+}
+
+static struct chime__index_entry *entry_pack(const struct chime_job *job)
 {
     size_t len[CHIME_IDX_N_STR];
     size_t id_len = strlen(job->id) + 1, total = id_len;
@@ -94,11 +120,11 @@ struct chime__index_entry *chime__index_entry_new(const struct chime_job *job)
     return e;
 }
 
-void chime__index_entry_free(struct chime__index_entry *entry)
+void chime__index_entry_free(struct chime__index *idx, struct chime__index_entry *entry)
 {
     if (!entry)
         return;
-    chime_trigger_unref(entry->trigger);
+    chime__index_trigger_put(idx, entry->shared);
     chime__free(entry->broken);
     chime__free(entry);
 }
@@ -112,7 +138,7 @@ void chime__index_entry_view(const struct chime__index_entry *e, struct chime_jo
     out->args = s + e->off[CHIME_IDX_ARGS];
     out->kwargs = s + e->off[CHIME_IDX_KWARGS];
     out->jobstore = s + e->off[CHIME_IDX_JOBSTORE];
-    out->trigger = e->trigger;
+    out->trigger = e->shared->trigger;
     out->policy.coalesce = e->coalesce;
     out->policy.grace_s = e->grace_s;
     out->policy.max_instances = e->max_instances;
@@ -239,7 +265,7 @@ void chime__index_replace(struct chime__index *idx, struct chime__index_entry *o
     repl->n_running = old->n_running;
     chime__index_unlink(idx, old);
     chime__index_link(idx, repl); /* the slot just freed guarantees room */
-    chime__index_entry_free(old);
+    chime__index_entry_free(idx, old);
 }
 
 void chime__index_set_next_run(struct chime__index *idx, struct chime__index_entry *entry,
@@ -432,7 +458,7 @@ int chime__index_prepare_put(struct chime__index *idx, const struct chime_job *j
     int rc = chime__index_reserve(idx, idx->n + 1);
     if (rc < 0)
         return rc;
-    struct chime__index_entry *e = chime__index_entry_new(job);
+    struct chime__index_entry *e = chime__index_entry_new(idx, job, NULL);
     if (!e)
         return CHIME_ENOMEM;
     if (old)

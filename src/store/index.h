@@ -22,9 +22,20 @@ enum chime__index_str {
     CHIME_IDX_N_STR,
 };
 
-struct chime__index_entry {
+/*
+ * A trigger shared by every entry with the same (kind, normalized args): a
+ * million jobs on one cron spec hold one trigger. key is "kind\x1fargs-json".
+ */
+struct chime__shared_trigger {
     struct chime_trigger *trigger; /* one reference */
-    char *broken;                  /* NULL, or owned text */
+    char *key;
+    uint64_t hash;
+    size_t uses; /* entries pointing here */
+};
+
+struct chime__index_entry {
+    struct chime__shared_trigger *shared;
+    char *broken; /* NULL, or owned text */
     chime_utime next_run;
     chime_utime created_at;
     chime_utime updated_at;
@@ -45,21 +56,45 @@ struct chime__index {
     size_t cap; /* power of two, or 0 */
     size_t n;
     struct chime_heap heap;
+    struct chime__shared_trigger **triggers; /* open addressing by key */
+    size_t triggers_cap;
+    size_t n_triggers;
 };
 
 void chime__index_init(struct chime__index *idx);
 /** Frees every entry and the tables. */
 void chime__index_release(struct chime__index *idx);
 
-/** A packed copy of job (trigger referenced), n_running 0; NULL on out of memory. */
-struct chime__index_entry *chime__index_entry_new(const struct chime_job *job);
-void chime__index_entry_free(struct chime__index_entry *entry);
+/**
+ * A packed copy of job, n_running 0, its trigger shared with every entry of idx
+ * with the same key (trigger_key: "kind\x1fargs-json" when the caller has it,
+ * else NULL to compute it). NULL on out of memory. The entry is not linked.
+ */
+struct chime__index_entry *chime__index_entry_new(struct chime__index *idx,
+                                                  const struct chime_job *job,
+                                                  const char *trigger_key);
+/** Frees an entry (unlinked, or never linked) of idx. NULL is fine. */
+void chime__index_entry_free(struct chime__index *idx, struct chime__index_entry *entry);
+/** The trigger's normalized args text of an entry (borrowed). */
+const char *chime__index_entry_trigger_args(const struct chime__index_entry *entry);
 /** The entry as a job whose pointers borrow from it: never release *out. */
 void chime__index_entry_view(const struct chime__index_entry *entry, struct chime_job *out);
 /** A deep copy as a job (caller releases). 0 or CHIME_ENOMEM. */
 int chime__index_entry_copy(const struct chime__index_entry *entry, struct chime_job *out);
 /** True when the entry belongs in the heap. */
 bool chime__index_entry_scheduled(const struct chime__index_entry *entry);
+
+/**
+ * The shared record for trigger (key: "kind\x1fargs-json", or NULL to compute
+ * it), with one more use; a new record takes a reference to trigger.
+ * 0 or CHIME_ENOMEM.
+ */
+int chime__index_trigger_get(struct chime__index *idx, struct chime_trigger *trigger,
+                             const char *key, struct chime__shared_trigger **out);
+/** Drops one use; the last one frees the record and its trigger reference. */
+void chime__index_trigger_put(struct chime__index *idx, struct chime__shared_trigger *shared);
+/** Frees every record (at index release). */
+void chime__index_triggers_release(struct chime__index *idx);
 
 /** The entry with this id, or NULL. */
 struct chime__index_entry *chime__index_find(const struct chime__index *idx, const char *id);

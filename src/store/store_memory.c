@@ -71,7 +71,7 @@ static int memory_remove_job(struct chime_store *store, const char *id)
     struct chime__index_entry *e = chime__index_find(&ms->idx, id);
     if (e) {
         chime__index_unlink(&ms->idx, e);
-        chime__index_entry_free(e);
+        chime__index_entry_free(&ms->idx, e);
     }
     pthread_mutex_unlock(&ms->lock);
     return e ? 0 : CHIME_ENOENT;
@@ -181,7 +181,7 @@ static int claim_entry(struct memory_store *ms, struct chime__index_entry *e,
     if (rc == 0 && plan.next_run == CHIME_UTIME_NONE) {
         /* APS-COMPAT: a job with no next fire time is removed; its runs stay. */
         chime__index_unlink(&ms->idx, e);
-        chime__index_entry_free(e);
+        chime__index_entry_free(&ms->idx, e);
     } else if (rc == 0) {
         chime__index_set_next_run(&ms->idx, e, plan.next_run);
     }

@@ -57,29 +57,16 @@ int chime__sqlite_exec_stmt(sqlite3_stmt *st)
 static void sqlite_close(struct chime_store *store)
 {
     struct sqlite_store *ss = ss_of(store);
+    if (ss->st[ST_FINISH_RUN])
+        chime__sqlite_flusher_stop(ss);
     for (int i = 0; i < ST_N; i++)
         sqlite3_finalize(ss->st[i]);
     sqlite3_close(ss->db);
     chime__index_release(&ss->idx);
     chime__run_set_release(&ss->running);
+    chime__free(ss->pending);
     pthread_mutex_destroy(&ss->lock);
     chime__free(ss);
-}
-
-/* The trigger's normalized args as compact JSON text (chime__malloc'd), or NULL. */
-static char *trigger_args_text(const struct chime_trigger *trigger)
-{
-    json_t *args = chime_trigger_args_json(trigger);
-    if (!args)
-        return NULL;
-    size_t n = json_dumpb(args, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
-    char *text = n ? chime__malloc(n + 1) : NULL;
-    if (text) {
-        json_dumpb(args, text, n, JSON_COMPACT | JSON_SORT_KEYS);
-        text[n] = '\0';
-    }
-    json_decref(args);
-    return text;
 }
 
 static void bind_opt_time(sqlite3_stmt *st, int i, chime_utime t)
@@ -95,16 +82,13 @@ static int bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e)
 {
     struct chime_job j;
     chime__index_entry_view(e, &j);
-    char *targs = trigger_args_text(j.trigger);
-    if (!targs)
-        return CHIME_ENOMEM;
     sqlite3_bind_text(st, 1, j.id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, j.name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, j.func, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, j.args, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, j.kwargs, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, chime_trigger_kind_name(j.trigger), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, targs, -1, chime__free);
+    sqlite3_bind_text(st, 7, chime__index_entry_trigger_args(e), -1, SQLITE_STATIC);
     bind_opt_time(st, 8, j.next_run);
     sqlite3_bind_int(st, 9, j.paused);
     sqlite3_bind_int(st, 10, j.policy.coalesce);
@@ -143,7 +127,7 @@ static int sqlite_put(struct chime_store *store, const struct chime_job *job,
     if (rc == 0)
         chime__index_commit_put(&ss->idx, repl, old);
     else
-        chime__index_entry_free(repl);
+        chime__index_entry_free(&ss->idx, repl);
 out_unlock:
     pthread_mutex_unlock(&ss->lock);
     return rc;
@@ -173,7 +157,7 @@ static int sqlite_remove_job(struct chime_store *store, const char *id)
                  : store_error(ss, "removing a job");
     if (rc == 0) {
         chime__index_unlink(&ss->idx, e);
-        chime__index_entry_free(e);
+        chime__index_entry_free(&ss->idx, e);
     }
 out_unlock:
     pthread_mutex_unlock(&ss->lock);
@@ -260,7 +244,9 @@ static int db_connect(struct sqlite_store *ss, const char *path, struct chime_di
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(ss->db,
                           "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                          "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF",
+                          "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;"
+                          "PRAGMA cache_size = -65536;"
+                          "PRAGMA temp_store = MEMORY",
                           NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL",
@@ -299,6 +285,8 @@ int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *
     if (rc == 0 && (rc = chime__sqlite_load_jobs(ss)) < 0)
         chime_diag_set(diag, rc, "DATABASE_URL", "loading the jobs failed: %s",
                        rc == CHIME_ENOMEM ? "out of memory" : sqlite3_errmsg(ss->db));
+    if (rc == 0 && (rc = chime__sqlite_flusher_start(ss)) < 0)
+        chime_diag_set(diag, rc, "DATABASE_URL", "cannot start the run writer thread");
     if (rc < 0) {
         sqlite_close(&ss->base);
         return rc;

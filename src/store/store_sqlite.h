@@ -37,6 +37,14 @@ struct sqlite_store {
     struct chime__index idx;
     struct chime_job_defaults defaults;
     struct chime__run_set running;
+    /* Finished runs not yet written (group commit; see store_sqlite_finish.c). */
+    struct chime_run *pending;
+    size_t n_pending;
+    size_t cap_pending;
+    pthread_cond_t wake;
+    pthread_t flusher;
+    bool flusher_started;
+    bool stopping;
 };
 
 /** Applies the migrations the file lacks, in one transaction. 0 or CHIME_ESTORE. */
@@ -51,6 +59,16 @@ int chime__sqlite_claim_due(struct chime_store *store, const struct chime_claim_
                             struct chime_claim_batch *out);
 int chime__sqlite_claim_now(struct chime_store *store, const char *id,
                             const struct chime_claim_request *req, struct chime_claim_batch *out);
+/* Group commit of finished runs (store_sqlite_finish.c). */
+int chime__sqlite_flusher_start(struct sqlite_store *ss);
+/** Stops the flusher thread and writes what is pending. Call without the lock. */
+void chime__sqlite_flusher_stop(struct sqlite_store *ss);
+/** Writes the pending finishes inside the caller's open transaction. 0 or CHIME_ESTORE. */
+int chime__sqlite_write_pending(struct sqlite_store *ss);
+/** Forgets the pending finishes once the transaction that wrote them committed. */
+void chime__sqlite_pending_clear(struct sqlite_store *ss);
+/** Writes the pending finishes in their own transaction (lock held). 0 or CHIME_ESTORE. */
+int chime__sqlite_flush(struct sqlite_store *ss);
 int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run);
 int chime__sqlite_list_runs(struct chime_store *store, const struct chime_run_filter *filter,
                             chime_run_visit_fn visit, void *ctx);

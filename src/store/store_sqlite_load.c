@@ -83,7 +83,8 @@ static struct cache_slot *cache_get(struct cache *c, const char *key, bool *fres
     return s;
 }
 
-/* key = a \x1f b \x1f c, in a growable scratch buffer. */
+/* key = a \x1f b (\x1f c when c), in a growable scratch buffer: the trigger key
+ * is the index's shared-trigger key (kind \x1f normalized args). */
 static const char *join3(char **buf, size_t *cap, const char *a, const char *b, const char *c)
 {
     size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
@@ -93,8 +94,11 @@ static const char *join3(char **buf, size_t *cap, const char *a, const char *b, 
     memcpy(p, a, la);
     p[la] = '\x1f';
     memcpy(p + la + 1, b, lb);
-    p[la + 1 + lb] = '\x1f';
-    memcpy(p + la + lb + 2, c ? c : "", lc + 1);
+    p[la + 1 + lb] = '\0';
+    if (c) {
+        p[la + 1 + lb] = '\x1f';
+        memcpy(p + la + lb + 2, c, lc + 1);
+    }
     return *buf;
 }
 
@@ -122,7 +126,7 @@ static void parse_trigger(struct loader *ld, struct cache_slot *s, const char *k
 
 /* The trigger for (kind, args), parsed once per distinct text. *out NULL: it failed. */
 static int find_trigger(struct loader *ld, const char *kind, const char *args, chime_utime created,
-                        struct chime_trigger **out, const char **out_error)
+                        struct chime_trigger **out, const char **out_key, const char **out_error)
 {
     bool fresh;
     const char *key = join3(&ld->key, &ld->key_cap, kind, args, NULL);
@@ -132,6 +136,7 @@ static int find_trigger(struct loader *ld, const char *kind, const char *args, c
     if (fresh)
         parse_trigger(ld, s, kind, args, created);
     *out = s->trigger;
+    *out_key = s->key;
     *out_error = s->text ? s->text : "out of memory";
     return 0;
 }
@@ -196,10 +201,10 @@ static void row_view(sqlite3_stmt *st, struct chime_job *j)
 static int load_row(struct loader *ld, sqlite3_stmt *st)
 {
     struct chime_job j;
-    const char *trigger_error, *broken;
+    const char *trigger_error, *trigger_key, *broken;
     row_view(st, &j);
     int rc = find_trigger(ld, col_text(st, 5, ""), col_text(st, 6, "{}"), j.created_at, &j.trigger,
-                          &trigger_error);
+                          &trigger_key, &trigger_error);
     if (rc == 0 && !j.trigger) {
         chime__log(CHIME_LOG_ERROR, "sqlite store: job %s not scheduled: its trigger: %s", j.id,
                    trigger_error);
@@ -210,12 +215,12 @@ static int load_row(struct loader *ld, sqlite3_stmt *st)
     if (rc < 0)
         return rc;
     j.broken = (char *)broken;
-    struct chime__index_entry *e = chime__index_entry_new(&j);
+    struct chime__index_entry *e = chime__index_entry_new(&ld->ss->idx, &j, trigger_key);
     if (!e)
         return CHIME_ENOMEM;
     rc = chime__index_insert(&ld->ss->idx, e);
     if (rc < 0)
-        chime__index_entry_free(e);
+        chime__index_entry_free(&ld->ss->idx, e);
     return rc;
 }
 

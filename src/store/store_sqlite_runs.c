@@ -158,7 +158,7 @@ static void apply_claims(struct sqlite_store *ss, struct claimed *c, size_t n_do
         if (c[i].new_next == CHIME_UTIME_NONE) {
             /* APS-COMPAT: a job with no next fire time is removed; its runs stay. */
             chime__index_unlink(&ss->idx, c[i].entry);
-            chime__index_entry_free(c[i].entry);
+            chime__index_entry_free(&ss->idx, c[i].entry);
         } else {
             chime__index_set_next_run(&ss->idx, c[i].entry, c[i].new_next);
         }
@@ -168,8 +168,8 @@ static void apply_claims(struct sqlite_store *ss, struct claimed *c, size_t n_do
 static int claim_all(struct sqlite_store *ss, struct claimed *c, size_t n, size_t *n_done,
                      const struct chime_claim_request *req, struct chime_claim_batch *out)
 {
-    int rc = 0;
-    for (*n_done = 0; *n_done < n; (*n_done)++) {
+    int rc = chime__sqlite_write_pending(ss);
+    for (*n_done = 0; rc == 0 && *n_done < n; (*n_done)++) {
         rc = claim_one(ss, &c[*n_done], req, out);
         if (rc < 0)
             break;
@@ -202,6 +202,7 @@ int chime__sqlite_claim_due(struct chime_store *store, const struct chime_claim_
         rollback_batch(ss, out, start);
         n_done = 0;
     } else {
+        chime__sqlite_pending_clear(ss);
         apply_claims(ss, c, n_done, out, start);
     }
     for (size_t i = n_done; i < n; i++) /* untouched: back on the heap as they were */
@@ -238,40 +239,6 @@ int chime__sqlite_claim_now(struct chime_store *store, const char *id,
         chime__run_set_add(&ss->running, out->claims[out->n_claims - 1].run.id);
         e->n_running++;
     }
-out_unlock:
-    pthread_mutex_unlock(&ss->lock);
-    return rc;
-}
-
-static int update_run(struct sqlite_store *ss, const struct chime_run *run)
-{
-    sqlite3_stmt *st = ss->st[ST_FINISH_RUN];
-    sqlite3_bind_int64(st, 1, run->id);
-    sqlite3_bind_text(st, 2, chime_run_status_name(run->status), -1, SQLITE_STATIC);
-    bind_opt(st, 3, run->finished);
-    bind_opt(st, 4, run->started);
-    sqlite3_bind_text(st, 5, run->error, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, run->output, -1, SQLITE_STATIC);
-    return chime__sqlite_exec_stmt(st) == SQLITE_OK ? 0 : CHIME_ESTORE;
-}
-
-int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run)
-{
-    struct sqlite_store *ss = ss_of(store);
-    int rc = CHIME_ENOENT;
-    pthread_mutex_lock(&ss->lock);
-    if (!chime__run_set_remove(&ss->running, run->id))
-        goto out_unlock; /* not a running run of this store */
-    rc = update_run(ss, run);
-    if (rc < 0) {
-        chime__log(CHIME_LOG_ERROR, "sqlite store: finishing run %lld: %s", (long long)run->id,
-                   sqlite3_errmsg(ss->db));
-        chime__run_set_add(&ss->running, run->id); /* the slot it just left */
-        goto out_unlock;
-    }
-    struct chime__index_entry *e = run->job_id ? chime__index_find(&ss->idx, run->job_id) : NULL;
-    if (e && e->n_running > 0)
-        e->n_running--;
 out_unlock:
     pthread_mutex_unlock(&ss->lock);
     return rc;
@@ -332,6 +299,7 @@ int chime__sqlite_list_runs(struct chime_store *store, const struct chime_run_fi
     struct sqlite_store *ss = ss_of(store);
     sqlite3_stmt *st;
     pthread_mutex_lock(&ss->lock);
+    chime__sqlite_flush(ss); /* the listing shows every finish handed in */
     int rc = prepare_runs_query(ss, filter, &st);
     if (rc < 0)
         goto out_unlock;
@@ -374,6 +342,7 @@ int chime__sqlite_prune_runs(struct chime_store *store, chime_utime before, size
 {
     struct sqlite_store *ss = ss_of(store);
     pthread_mutex_lock(&ss->lock);
+    chime__sqlite_flush(ss);
     int rc = prune_batches(ss,
                            "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE "
                            "scheduled_time < ?1 AND status <> 'running' LIMIT ?2)",

@@ -46,9 +46,7 @@ const char *const chime__sqlite_migrations[] = {
     " output TEXT);"
     "CREATE INDEX runs_job ON runs(job_id, id);"
     "CREATE INDEX runs_status ON runs(status);",
-    /* 2: one run per scheduled time; views for people. */
-    "CREATE UNIQUE INDEX runs_once ON runs(job_id, scheduled_time, attempt)"
-    " WHERE cause = 'schedule';"
+    /* 2: views for people: the same columns with times as ISO 8601 UTC text. */
     "CREATE VIEW jobs_readable AS SELECT id, name, func, args, kwargs, trigger, trigger_args,"
     " strftime('%Y-%m-%dT%H:%M:%fZ', next_run_time / 1000000.0, 'unixepoch') AS next_run_time,"
     " paused, coalesce, misfire_grace_time, max_instances, jobstore, broken, version,"

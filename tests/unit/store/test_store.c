@@ -611,7 +611,8 @@ static void test_sqlite_migrates_from_version_1(void **state)
     db = raw_open(f);
     assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_version"),
                      chime__sqlite_n_migrations);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_once'"), 1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_readable'"),
+                     1);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM jobs_readable"), 1);
     sqlite3_close(db);
 }
