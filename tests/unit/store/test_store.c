@@ -562,6 +562,27 @@ static void test_sqlite_running_runs_are_lost_on_reopen(void **state)
     chime_claim_batch_release(&b);
 }
 
+static void test_sqlite_finishes_are_written_by_close(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", 10);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    struct chime_run done = b.claims[0].run;
+    done.status = CHIME_RUN_SUCCEEDED;
+    done.finished = T0 + 11 * SEC;
+    done.output = "ok";
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+    chime_claim_batch_release(&b);
+    reopen(f); /* no listing in between: the close must write the finish */
+    struct runs r;
+    list_runs(f, "a", -1, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.runs[0].status, CHIME_RUN_SUCCEEDED);
+    assert_string_equal(r.runs[0].output, "ok");
+    runs_release(&r);
+}
+
 static void test_sqlite_unknown_func_is_kept_broken(void **state)
 {
     struct fixture *f = *state;
@@ -755,6 +776,7 @@ int main(void)
         BOTH(test_store_prune_runs),
         SQLITE(test_sqlite_restart_keeps_jobs),
         SQLITE(test_sqlite_running_runs_are_lost_on_reopen),
+        SQLITE(test_sqlite_finishes_are_written_by_close),
         SQLITE(test_sqlite_unknown_func_is_kept_broken),
         SQLITE(test_sqlite_migrates_from_version_1),
         SQLITE(test_sqlite_columns_are_readable),
