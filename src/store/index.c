@@ -307,39 +307,91 @@ static int cmp_entries(const void *a, const void *b)
     return cmp_key(x->next_run, x->strings, y->next_run, y->strings);
 }
 
-static size_t collect_after(const struct chime__index *idx, const struct chime_job_page *page,
-                            struct chime__index_entry **out)
+static bool after_cursor(const struct chime__index_entry *e, const struct chime_job_page *page)
+{
+    if (!page || !page->has_after)
+        return true;
+    return cmp_key(e->next_run, e->strings, page->after_next_run,
+                   page->after_id ? page->after_id : "") > 0;
+}
+
+static int cmp_entry(const struct chime__index_entry *x, const struct chime__index_entry *y)
+{
+    return cmp_key(x->next_run, x->strings, y->next_run, y->strings);
+}
+
+/* Restores the max-heap property of the bounded selection from the root. */
+static void sel_sift_down(struct chime__index_entry **sel, size_t n)
+{
+    size_t pos = 0;
+    for (;;) {
+        size_t c = 2 * pos + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && cmp_entry(sel[c + 1], sel[c]) > 0)
+            c++;
+        if (cmp_entry(sel[c], sel[pos]) <= 0)
+            return;
+        struct chime__index_entry *t = sel[c];
+        sel[c] = sel[pos];
+        sel[pos] = t;
+        pos = c;
+    }
+}
+
+static void sel_sift_up(struct chime__index_entry **sel, size_t pos)
+{
+    while (pos > 0) {
+        size_t parent = (pos - 1) / 2;
+        if (cmp_entry(sel[pos], sel[parent]) <= 0)
+            return;
+        struct chime__index_entry *t = sel[parent];
+        sel[parent] = sel[pos];
+        sel[pos] = t;
+        pos = parent;
+    }
+}
+
+/*
+ * The first `limit` entries after the cursor, in order: a bounded max-heap
+ * keeps the smallest seen so far, so a page of 100 out of a million jobs
+ * costs one pass, not a full sort.
+ */
+static size_t select_page(const struct chime__index *idx, const struct chime_job_page *page,
+                          size_t limit, struct chime__index_entry **sel)
 {
     size_t n = 0;
     for (size_t i = 0; i < idx->cap; i++) {
         struct chime__index_entry *e = idx->slots[i];
-        if (!e)
+        if (!e || !after_cursor(e, page))
             continue;
-        if (page && page->has_after &&
-            cmp_key(e->next_run, e->strings, page->after_next_run,
-                    page->after_id ? page->after_id : "") <= 0)
-            continue;
-        out[n++] = e;
+        if (n < limit) {
+            sel[n] = e;
+            sel_sift_up(sel, n++);
+        } else if (cmp_entry(e, sel[0]) < 0) {
+            sel[0] = e;
+            sel_sift_down(sel, n);
+        }
     }
+    qsort(sel, n, sizeof(*sel), cmp_entries);
     return n;
 }
 
 int chime__index_list(const struct chime__index *idx, const struct chime_job_page *page,
                       chime_job_visit_fn visit, void *ctx)
 {
-    struct chime__index_entry **all = chime__malloc((idx->n ? idx->n : 1) * sizeof(*all));
-    if (!all)
+    size_t limit = page && page->limit && page->limit < idx->n ? page->limit : idx->n;
+    struct chime__index_entry **sel = chime__malloc((limit ? limit : 1) * sizeof(*sel));
+    if (!sel)
         return CHIME_ENOMEM;
-    size_t n = collect_after(idx, page, all);
-    qsort(all, n, sizeof(*all), cmp_entries);
-    size_t limit = page && page->limit ? page->limit : n;
-    for (size_t i = 0; i < n && i < limit; i++) {
+    size_t n = select_page(idx, page, limit, sel);
+    for (size_t i = 0; i < n; i++) {
         struct chime_job view;
-        chime__index_entry_view(all[i], &view);
+        chime__index_entry_view(sel[i], &view);
         if (visit(&view, ctx))
             break;
     }
-    chime__free(all);
+    chime__free(sel);
     return 0;
 }
 

@@ -162,6 +162,65 @@ static void test_index_heap_follows_next_run_and_pause(void **state)
     chime_trigger_unref(t);
 }
 
+struct page_seen {
+    char ids[8][16];
+    chime_utime next[8];
+    size_t n;
+};
+
+static int page_visit(const struct chime_job *job, void *ctx)
+{
+    struct page_seen *p = ctx;
+    snprintf(p->ids[p->n], sizeof(p->ids[0]), "%s", job->id);
+    p->next[p->n++] = job->next_run;
+    return 0;
+}
+
+/* Every page of 7 continues exactly where the previous ended; NONE (paused) last. */
+static void test_index_pages_walk_every_job_in_order(void **state)
+{
+    (void)state;
+    enum { N = 500 };
+    struct chime__index idx;
+    chime__index_init(&idx);
+    struct chime_trigger *t = interval_s(10);
+    char id[16];
+    for (int i = 0; i < N; i++) {
+        struct chime_job job;
+        snprintf(id, sizeof(id), "j%03d", i);
+        job_view(&job, id, t, i % 10 == 0 ? CHIME_UTIME_NONE : T0 + (i * 37 % 50) * SEC);
+        job.paused = i % 10 == 0;
+        struct chime__index_entry *e = chime__index_entry_new(&idx, &job, NULL);
+        assert_int_equal(chime__index_insert(&idx, e), 0);
+    }
+    struct chime_job_page page = { 7, false, 0, NULL };
+    char last_id[16] = "";
+    chime_utime last = 0;
+    size_t total = 0;
+    for (;;) {
+        struct page_seen seen = { 0 };
+        assert_int_equal(chime__index_list(&idx, &page, page_visit, &seen), 0);
+        if (!seen.n)
+            break;
+        for (size_t i = 0; i < seen.n; i++) {
+            if (total + i > 0) {
+                bool later_none = seen.next[i] == CHIME_UTIME_NONE && last != CHIME_UTIME_NONE;
+                bool before_none = last == CHIME_UTIME_NONE;
+                assert_false(before_none && seen.next[i] != CHIME_UTIME_NONE);
+                assert_true(later_none || seen.next[i] > last ||
+                            (seen.next[i] == last && strcmp(seen.ids[i], last_id) > 0));
+            }
+            last = seen.next[i];
+            snprintf(last_id, sizeof(last_id), "%s", seen.ids[i]);
+        }
+        total += seen.n;
+        page = (struct chime_job_page){ 7, true, last, last_id };
+    }
+    assert_int_equal(total, N);
+    chime__index_release(&idx);
+    chime_trigger_unref(t);
+}
+
 static void test_run_set_keeps_ids_sorted(void **state)
 {
     (void)state;
@@ -185,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_index_map_survives_many_inserts_and_removals),
         cmocka_unit_test(test_index_equal_triggers_are_shared_and_freed),
         cmocka_unit_test(test_index_heap_follows_next_run_and_pause),
+        cmocka_unit_test(test_index_pages_walk_every_job_in_order),
         cmocka_unit_test(test_run_set_keeps_ids_sorted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
