@@ -209,11 +209,29 @@ static void set_bit(struct chime__cron *cron, const struct fsyntax *fs, long v)
     cron->bits[fs->f] |= 1ULL << v;
 }
 
+/* Years first..last, a word at a time: "*" alone is 8030 years. */
+static void years_set_range(struct chime__cron *cron, long first, long last)
+{
+    long i = first - CHIME__CRON_YEAR_MIN, j = last - CHIME__CRON_YEAR_MIN;
+    for (long w = i / 64; w <= j / 64; w++) {
+        uint64_t bits = ~0ULL;
+        if (w == i / 64)
+            bits &= ~0ULL << (i % 64);
+        if (w == j / 64)
+            bits &= ~0ULL >> (63 - j % 64);
+        cron->years[w] |= bits;
+    }
+}
+
 static void elem_apply(struct chime__cron *cron, const struct fsyntax *fs, const struct elem *e)
 {
     long first = e->star ? fs->min : e->first;
     long last = (e->star || e->last < 0) ? fs->max : e->last;
     long step = e->step > 0 ? e->step : 1;
+    if (fs->f == CHIME__CF_YEAR && step == 1) {
+        years_set_range(cron, first, last);
+        return;
+    }
     for (long v = first; v <= last; v += step)
         set_bit(cron, fs, v);
 }

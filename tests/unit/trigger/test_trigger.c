@@ -432,6 +432,29 @@ static void test_cron_impossible_search_is_bounded(void **state)
     assert_steps(&st, 30, 7 + 21 * 12, 0);
 }
 
+/* Year ranges are set a 64-bit word at a time: exactly first..last, at every word edge. */
+static void test_cron_year_ranges_set_exact_bits(void **state)
+{
+    (void)state;
+    static const int ranges[][2] = { { 1970, 9999 }, { 1970, 1970 }, { 9999, 9999 }, { 2033, 2034 },
+                                     { 2034, 2097 }, { 2033, 2098 }, { 2026, 2030 } };
+    for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+        struct chime__cron cron;
+        struct chime_diag diag;
+        char expr[32];
+        memset(&cron, 0, sizeof(cron));
+        snprintf(expr, sizeof(expr), "%d-%d", ranges[r][0], ranges[r][1]);
+        assert_int_equal(chime__cron_field_parse(&cron, CHIME__CF_YEAR, r ? expr : "*", "t", &diag),
+                         0);
+        for (int i = 0; i < CHIME__CRON_YEAR_WORDS * 64; i++) {
+            int y = CHIME__CRON_YEAR_MIN + i;
+            bool want = y >= ranges[r][0] && y <= ranges[r][1];
+            if ((bool)((cron.years[i / 64] >> (i % 64)) & 1) != want)
+                fail_msg("year \"%s\": bit of %d is %d", r ? expr : "*", y, !want);
+        }
+    }
+}
+
 /* A deterministic pseudo-random generator (xorshift64*) for the reference tests. */
 static uint64_t rnd_next(uint64_t *s)
 {
@@ -782,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_cron_dst_lord_howe_half_hour),
         cmocka_unit_test(test_cron_far_searches_jump),
         cmocka_unit_test(test_cron_impossible_search_is_bounded),
+        cmocka_unit_test(test_cron_year_ranges_set_exact_bits),
         cmocka_unit_test(test_cron_day_rules_match_brute_force),
         cmocka_unit_test(test_cron_random_specs_match_brute_force),
         cmocka_unit_test(test_cron_start_and_end_dates),
