@@ -7,7 +7,9 @@
  * step). The memory and SQLite stores answer these from an in-memory index
  * (heap by next run + hash by id); SQLite also persists every change.
  *
- * All operations are thread-safe (each store serializes internally).
+ * All operations are thread-safe (each store serializes internally). Visitors
+ * of list_jobs/list_runs run under the store's lock: they must not call the
+ * store, and what they are shown is borrowed for the call only.
  */
 #ifndef CHIME_STORE_H
 #define CHIME_STORE_H
@@ -75,14 +77,19 @@ struct chime_store_ops {
     int (*next_due)(struct chime_store *store, chime_utime *out);
     /* Claims due jobs (next_run <= req->now) with chime_fire_plan, in one transaction:
      * advances next_run (a job whose trigger is exhausted is removed, APS-COMPAT),
-     * inserts one run per fire, appends the claims to out. */
+     * inserts one run per fire, appends the claims to out. If memory runs out part
+     * way, the jobs claimed so far stay claimed and 0 is returned (the rest stay
+     * due); an error is returned only when nothing was claimed. */
     int (*claim_due)(struct chime_store *store, const struct chime_claim_request *req,
                      struct chime_claim_batch *out);
     /* Run now, outside the schedule: a RUNNING run of cause MANUAL for job id, appended
      * to out (or SKIPPED when max_instances are running). ENOENT. */
     int (*claim_now)(struct chime_store *store, const char *id,
                      const struct chime_claim_request *req, struct chime_claim_batch *out);
-    /* Records the outcome of a RUNNING run (status, finished, error, output). */
+    /* Records the outcome of a RUNNING run (status, finished, error, output);
+     * CHIME_ENOENT when run->id is not a running run of this store (finished twice).
+     * SQLite queues the row update (group commit, written within milliseconds,
+     * by the next claim or read of the history, and at close). */
     int (*finish_run)(struct chime_store *store, const struct chime_run *run);
     int (*list_runs)(struct chime_store *store, const struct chime_run_filter *filter,
                      chime_run_visit_fn visit, void *ctx);
