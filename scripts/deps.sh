@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages chime needs to build and test, if missing.
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config git python3
-          libjansson-dev libsqlite3-dev libcmocka-dev
+          libjansson-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
           clang libclang-rt-14-dev tzdata)
 missing=()
 for p in "${packages[@]}"; do
