@@ -286,6 +286,31 @@ static chime_utime skip_second_pass(const struct chime_zone *zone, chime_utime t
     return hi + delta;
 }
 
+/*
+ * The first instant after the DST gap holding the wall time `wall`, whose
+ * reading with the offset before the transition is pre_reading: the
+ * transition lies within one gap length before that reading (the offset
+ * changes there), found by bisection on the zone's offset.
+ */
+static chime_utime gap_end(const struct chime_zone *zone, const struct chime_civil *wall,
+                           chime_utime pre_reading)
+{
+    int32_t off_post = chime_zone_offset_at(zone, pre_reading);
+    chime_utime off_pre_us = chime_civil_to_utime(wall, 0) - pre_reading;
+    chime_utime gap_us = (chime_utime)off_post * CHIME_USEC_PER_SEC - off_pre_us;
+    if (gap_us <= 0)
+        return pre_reading;
+    chime_utime lo = pre_reading - gap_us, hi = pre_reading;
+    while (hi - lo > 1) {
+        chime_utime mid = lo + (hi - lo) / 2;
+        if (chime_zone_offset_at(zone, mid) == off_post)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
 static chime_utime search_start(const struct chime_trigger *trig, chime_utime prev, chime_utime now)
 {
     chime_utime start;
@@ -316,9 +341,15 @@ chime_utime chime__cron_next_counted(const struct chime_trigger *trig, chime_uti
         if (!chime__cron_find_counted(trig->cron, &local, &wall, stats))
             return CHIME_UTIME_NONE;
         chime_zone_from_local(trig->zone, &wall, &r);
-        if (r.kind == CHIME_LOCAL_GAP || r.earlier < t) {
-            /* A gap: the wall time does not exist today; go on from the gap's end. */
-            t = r.earlier > t ? r.earlier : t + CHIME_USEC_PER_SEC;
+        if (r.kind == CHIME_LOCAL_GAP) {
+            /* The wall time does not exist today: go on from the first instant after
+             * the gap, where wall times that do exist may still match. */
+            chime_utime end = gap_end(trig->zone, &wall, r.gap_pre_offset);
+            t = end > t ? end : t + CHIME_USEC_PER_SEC;
+            continue;
+        }
+        if (r.earlier < t) {
+            t += CHIME_USEC_PER_SEC;
             continue;
         }
         if (trig->end != CHIME_UTIME_NONE && r.earlier > trig->end)

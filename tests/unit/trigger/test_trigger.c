@@ -327,6 +327,14 @@ static void test_cron_dst_lord_howe_half_hour(void **state)
     expect_fires("cron", "{\"minute\": \"*/15\", \"timezone\": \"Australia/Lord_Howe\"}",
                  "2026-10-03T15:10:00Z", 3,
                  "2026-10-04T01:45:00+10:30 2026-10-04T02:30:00+11:00 2026-10-04T02:45:00+11:00");
+    /* A match inside the 30-minute gap (02:15) must not hide the first wall time after
+     * the gap (02:30), which exists and matches. */
+    expect_fires("cron", "{\"minute\": \"15,30\", \"timezone\": \"Australia/Lord_Howe\"}",
+                 "2026-10-03T15:10:00Z", 3,
+                 "2026-10-04T02:30:00+11:00 2026-10-04T03:15:00+11:00 2026-10-04T03:30:00+11:00");
+    expect_fires("cron", "{\"minute\": \"*/20\", \"timezone\": \"America/New_York\"}",
+                 "2027-03-14T06:50:00Z", 3,
+                 "2027-03-14T03:00:00-04:00 2027-03-14T03:20:00-04:00 2027-03-14T03:40:00-04:00");
     expect_fires("cron", "{\"minute\": \"*/15\", \"timezone\": \"Australia/Lord_Howe\"}",
                  "2026-04-04T14:20:00Z", 4,
                  "2026-04-05T01:30:00+11:00 2026-04-05T01:45:00+11:00 2026-04-05T02:00:00+10:30 "
