@@ -19,6 +19,7 @@ static void sync_init(struct chime_sched *sched)
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_mutex_init(&sched->mu, NULL);
+    pthread_mutex_init(&sched->fin_mu, NULL);
     pthread_cond_init(&sched->wake_cv, &attr);
     pthread_cond_init(&sched->done_cv, NULL);
     pthread_condattr_destroy(&attr);
@@ -141,6 +142,7 @@ void chime_sched_free(struct chime_sched *sched)
     chime_pool_free(sched->pool); /* joins workers, abandoned ones included */
     pthread_cond_destroy(&sched->done_cv);
     pthread_cond_destroy(&sched->wake_cv);
+    pthread_mutex_destroy(&sched->fin_mu);
     pthread_mutex_destroy(&sched->mu);
     chime__free(sched->node_copy);
     chime__free(sched);

@@ -73,15 +73,12 @@ static void invoke_item(struct chime_sched *sched, struct chime__sched_item *ite
     json_decref(args);
 }
 
-/* Releases an item; frees its block with the last one; wakes drain/stop. */
-static void item_done(struct chime__sched_item *item)
+/* Drops an item from the in-flight count (sched->mu held); frees its block with
+ * the last one. */
+static void item_unlink_locked(struct chime_sched *sched, struct chime__sched_item *item,
+                               bool abandoned)
 {
-    struct chime_sched *sched = item->sched;
     struct chime__sched_block *block = item->block;
-    bool abandoned = atomic_load(&item->state) == CHIME__ITEM_ABANDONED;
-    chime_job_release(&item->claim.job);
-    chime_run_release(&item->claim.run);
-    pthread_mutex_lock(&sched->mu);
     sched->in_flight--;
     if (abandoned)
         sched->n_abandoned--;
@@ -93,6 +90,34 @@ static void item_done(struct chime__sched_item *item)
         if (block->next)
             block->next->prev = block->prev;
         chime__free(block);
+    }
+}
+
+/* Releases an item; frees its block with the last one; wakes drain/stop. */
+static void item_done(struct chime__sched_item *item)
+{
+    struct chime_sched *sched = item->sched;
+    bool abandoned = atomic_load(&item->state) == CHIME__ITEM_ABANDONED;
+    chime_job_release(&item->claim.job);
+    chime_run_release(&item->claim.run);
+    pthread_mutex_lock(&sched->mu);
+    item_unlink_locked(sched, item, abandoned);
+    pthread_cond_broadcast(&sched->done_cv);
+    pthread_mutex_unlock(&sched->mu);
+}
+
+/* item_done for a list of recorded items (linked by fin_next), under one lock. */
+static void items_done(struct chime_sched *sched, struct chime__sched_item *list)
+{
+    for (struct chime__sched_item *it = list; it; it = it->fin_next) {
+        chime_job_release(&it->claim.job);
+        chime_run_release(&it->claim.run);
+    }
+    pthread_mutex_lock(&sched->mu);
+    while (list) {
+        struct chime__sched_item *next = list->fin_next; /* the block may go with list */
+        item_unlink_locked(sched, list, false);
+        list = next;
     }
     pthread_cond_broadcast(&sched->done_cv);
     pthread_mutex_unlock(&sched->mu);
@@ -121,6 +146,39 @@ static void record_final(struct chime_sched *sched, struct chime__sched_item *it
     chime__sched_emit(sched, kind, item->claim.job.id, &item->claim.job, run, duration_us);
 }
 
+static void record_list(struct chime_sched *sched, struct chime__sched_item *list)
+{
+    for (struct chime__sched_item *it = list; it; it = it->fin_next)
+        record_final(sched, it, it->duration_us);
+    items_done(sched, list);
+}
+
+/* Queues a finished item; the first worker to find no one recording records the
+ * queue (and what others append meanwhile) until it is empty. */
+static void finished_push(struct chime_sched *sched, struct chime__sched_item *item)
+{
+    item->fin_next = NULL;
+    pthread_mutex_lock(&sched->fin_mu);
+    if (sched->fin_tail)
+        sched->fin_tail->fin_next = item;
+    else
+        sched->fin_head = item;
+    sched->fin_tail = item;
+    if (sched->fin_busy)
+        goto out_unlock;
+    sched->fin_busy = true;
+    while (sched->fin_head) {
+        struct chime__sched_item *list = sched->fin_head;
+        sched->fin_head = sched->fin_tail = NULL;
+        pthread_mutex_unlock(&sched->fin_mu);
+        record_list(sched, list);
+        pthread_mutex_lock(&sched->fin_mu);
+    }
+    sched->fin_busy = false;
+out_unlock:
+    pthread_mutex_unlock(&sched->fin_mu);
+}
+
 /* The CAS comes first: once the stopper has abandoned the item (and copied its
  * run), the worker must neither write the run nor touch the store. */
 static void finish_item(struct chime_sched *sched, struct chime__sched_item *item,
@@ -136,7 +194,9 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
         run->error = out->error;
         run->output = out->output;
         out->error = out->output = NULL;
-        record_final(sched, item, duration_us);
+        item->duration_us = duration_us;
+        finished_push(sched, item);
+        return;
     }
     item_done(item);
 }

@@ -29,6 +29,8 @@ struct chime__sched_item {
     struct chime__sched_block *block;
     struct chime_claim claim; /* owned */
     atomic_int state;
+    int64_t duration_us;                /* how long the call took (once finished) */
+    struct chime__sched_item *fin_next; /* link in the finished queue */
 };
 
 /* One allocation per dispatched batch of RUNNING claims, linked while live. */
@@ -66,6 +68,15 @@ struct chime_sched {
     struct chime__sched_block *blocks;
     pthread_t thread;
     bool watching; /* registered with clock->watch */
+
+    /* Finished runs waiting to be recorded: a worker appends its item and, unless
+     * another worker is already recording, records the whole queue itself (flat
+     * combining), so at most one worker at a time competes with the loop for the
+     * store, and the others go back to running jobs at once. */
+    pthread_mutex_t fin_mu;
+    struct chime__sched_item *fin_head;
+    struct chime__sched_item *fin_tail;
+    bool fin_busy; /* a worker is recording the queue */
 
     struct chime__listener listeners[CHIME__SCHED_MAX_LISTENERS];
     atomic_size_t n_listeners;
