@@ -14,6 +14,9 @@ static const struct {
     const char *summary;
 } commands[] = {
     { "next", chimectl_next, "print the next fire times of trigger specs (offline)" },
+    { "jobs", chimectl_jobs, "manage the jobs of a running chimed (chimectl jobs --help)" },
+    { "--url", chimectl_global, "URL before a command: the chimed server (default $CHIME_URL)" },
+    { "--json", chimectl_global, "before a command: print the server's JSON as received" },
 };
 
 static void usage(FILE *out)
