@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ static void usage(FILE *f)
                "  steady   --jobs interval jobs spread over --interval s, run --duration s on\n"
                "           the real clock, report lateness (run start - scheduled) p50/p99/max\n"
                "  restart  build a SQLite file of --jobs jobs, then time open + first claim\n"
+               "  timer    no scheduler: a bare timed wait until each of steady's due times\n"
+               "           (--jobs per --interval, for --duration), the machine's floor\n"
                "options:\n"
                "  --jobs N          job count (memory 1000000, burst 100000, steady 100000,\n"
                "                    restart 1000000)\n"
@@ -64,7 +67,7 @@ static void usage(FILE *f)
 
 static long default_jobs(const char *mode)
 {
-    if (!strcmp(mode, "burst") || !strcmp(mode, "steady"))
+    if (!strcmp(mode, "burst") || !strcmp(mode, "steady") || !strcmp(mode, "timer"))
         return 100000;
     return 1000000;
 }
@@ -529,6 +532,46 @@ static int run_steady(const struct opts *o)
     return 0;
 }
 
+/* ---- timer: the machine's own wake-up lateness, for comparison with steady ---- */
+
+/* Sleeps as the scheduler loop does (a condition-variable wait on CLOCK_MONOTONIC)
+ * until each of the steady load's due times in turn, on the wall clock, and
+ * records how late each wake-up is: the floor under the steady lateness. */
+static int run_timer(const struct opts *o)
+{
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&cv, &attr);
+    struct lateness l = { 0 };
+    int64_t step = (int64_t)(o->interval_s * 1e6 / (double)o->jobs);
+    l.cap = (size_t)(o->duration_s * 1e6 / (double)(step > 0 ? step : 1)) + 1;
+    l.samples = malloc(l.cap * sizeof(int64_t));
+    chime_utime start = wall_us() + 100000;
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* as the scheduler loop does */
+    pthread_mutex_lock(&mu);
+    for (size_t k = 0; k < l.cap; k++) {
+        chime_utime due = start + (int64_t)k * step, now = wall_us();
+        if (due > now) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t ns = ts.tv_nsec + (due - now) * 1000;
+            ts.tv_sec += (time_t)(ns / 1000000000);
+            ts.tv_nsec = (long)(ns % 1000000000);
+            pthread_cond_timedwait(&cv, &mu, &ts);
+        }
+        l.samples[k] = wall_us() - due;
+    }
+    pthread_mutex_unlock(&mu);
+    atomic_store(&l.n, l.cap);
+    lateness_report(&l);
+    free(l.samples);
+    pthread_cond_destroy(&cv);
+    return 0;
+}
+
 /* ---- restart ---- */
 
 static void restart_body(long i, const void *ctx, char *buf, size_t size)
@@ -653,6 +696,8 @@ int main(int argc, char **argv)
         return run_steady(&o);
     if (!strcmp(o.mode, "restart"))
         return run_restart(&o);
+    if (!strcmp(o.mode, "timer"))
+        return run_timer(&o);
     usage(stderr);
     return 2;
 }
