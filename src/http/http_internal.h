@@ -1,0 +1,163 @@
+/*
+ * What the HTTP module's files share: the environment handlers run in (the
+ * scheduler, store, defaults, clock), a request as handlers see it (method,
+ * decoded path parameter, query lookup, body bytes) and the reply they fill
+ * (status, JSON or streamed body, extra headers). Nothing here depends on
+ * libmicrohttpd: handlers can be driven without sockets (tests, fuzzers), and
+ * only http.c turns requests and replies into MHD calls.
+ */
+#ifndef CHIME_HTTP_INTERNAL_H
+#define CHIME_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "http/http.h"
+
+/* Methods the router knows: X(name, bit). */
+#define CHIME__HTTP_METHOD_MAP(X) \
+    X(GET, 0)                     \
+    X(POST, 1)                    \
+    X(PATCH, 2)                   \
+    X(DELETE, 3)                  \
+    X(PUT, 4)                     \
+    X(HEAD, 5)                    \
+    X(OPTIONS, 6)
+
+enum chime__http_method {
+#define CHIME__HTTP_METHOD_ENUM(name, bit) CHIME__HTTP_##name = 1u << (bit),
+    CHIME__HTTP_METHOD_MAP(CHIME__HTTP_METHOD_ENUM)
+#undef CHIME__HTTP_METHOD_ENUM
+};
+
+/* What handlers may use (borrowed for the server's life). */
+struct chime__http_env {
+    struct chime_sched *sched;
+    struct chime_store *store;
+    const struct chime_job_defaults *defaults;
+    const struct chime_clock *clock;
+    chime_http_ready_fn ready;
+    void *ready_ctx;
+    size_t max_body;
+};
+
+typedef const char *(*chime__http_query_fn)(void *ctx, const char *key);
+
+struct chime__http_req {
+    const struct chime__http_env *env;
+    unsigned method;          /* one enum chime__http_method bit; 0 = unknown */
+    const char *path;         /* without the query */
+    char id[256];             /* the {id} path segment, "" when the route has none */
+    const char *content_type; /* NULL when absent */
+    const char *body;         /* NUL-terminated copy of the body; NULL when empty */
+    size_t body_len;
+    chime__http_query_fn query; /* NULL = no query string */
+    void *query_ctx;
+};
+
+/* A streamed body: fill buf with up to max bytes; returns the count, 0 at the
+ * end, -1 on error (the connection is closed). Called on an MHD thread. */
+typedef ssize_t (*chime__http_stream_fn)(void *ctx, char *buf, size_t max);
+
+#define CHIME__HTTP_MAX_HEADERS 4
+
+struct chime__http_reply {
+    unsigned status;
+    json_t *json;     /* owned; the body unless text or stream is set */
+    const char *text; /* static body (e.g. the OpenAPI document) */
+    size_t text_len;
+    chime__http_stream_fn stream; /* streamed body */
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
+    size_t n_headers;
+    const char *header_names[CHIME__HTTP_MAX_HEADERS]; /* static strings */
+    char *header_values[CHIME__HTTP_MAX_HEADERS];      /* owned */
+};
+
+/* reply.c */
+void chime__http_reply_init(struct chime__http_reply *rep);
+void chime__http_reply_release(struct chime__http_reply *rep);
+/** Sets status and the JSON body (takes the reference; NULL = out of memory -> 503). */
+void chime__http_reply_json(struct chime__http_reply *rep, unsigned status, json_t *body);
+/** {"detail": "<printf>"} with status. */
+void chime__http_reply_detail(struct chime__http_reply *rep, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/** {"status": text} with status. */
+void chime__http_reply_status(struct chime__http_reply *rep, unsigned status, const char *text);
+/** Maps a library error (and its diag) to 400/404/409/503 with a detail. */
+void chime__http_reply_error(struct chime__http_reply *rep, int err, const struct chime_diag *diag);
+/** Adds a header (name static, value copied). 0 or CHIME_ENOMEM. */
+int chime__http_reply_header(struct chime__http_reply *rep, const char *name, const char *value);
+/** One pydantic v1 error entry {"loc": ["body", ...], "msg", "type"}; loc_key NULL = ["body"]. */
+json_t *chime__http_error_entry(const char *loc_key, const char *msg, const char *type);
+/** 422 {"detail": [entries]} (takes the array). */
+void chime__http_reply_422(struct chime__http_reply *rep, json_t *entries);
+
+/* router.c */
+typedef void (*chime__http_handler_fn)(const struct chime__http_req *req,
+                                       struct chime__http_reply *rep);
+/** Routes the request: fills req->id and calls the handler, or answers 404 / 405 (+ Allow). */
+void chime__http_route(struct chime__http_req *req, struct chime__http_reply *rep);
+/** True when the path needs no authentication (probes). */
+bool chime__http_path_is_open(const char *path);
+/** Parses a method name; 0 when unknown. */
+unsigned chime__http_method_parse(const char *name);
+
+/* body.c: the JSON body as FastAPI 0.92 / pydantic 1.10 would read it. */
+/**
+ * Decodes req's body as a JSON object. On a structural problem fills rep with
+ * the 422 FastAPI answers and returns NULL; else a new reference.
+ */
+json_t *chime__http_body_object(const struct chime__http_req *req, struct chime__http_reply *rep);
+/**
+ * Checks the fields of the job request model (func, trigger required str;
+ * trigger_args dict; name, jobstore str) coercing numbers to strings as
+ * pydantic v1 does (body is changed in place). false with a 422 in rep.
+ */
+bool chime__http_body_check_job(json_t *body, struct chime__http_reply *rep);
+
+/* json_check.c: Python json.loads error messages. */
+struct chime__json_error {
+    const char *msg; /* "Expecting value", ... (static) */
+    size_t pos;      /* character (code point) index */
+    size_t line;     /* 1-based */
+    size_t col;      /* 1-based */
+};
+/** Checks the syntax as Python's json module does. true when valid. */
+bool chime__json_check(const char *text, size_t len, struct chime__json_error *out);
+
+/* cursor.c: opaque page cursors (base64url). */
+/** Formats a job cursor (next_run, id) into a new string; NULL on out of memory. */
+char *chime__cursor_job_format(chime_utime next_run, const char *id);
+/** Parses a job cursor; id_buf receives the id. 0 or CHIME_EINVAL. */
+int chime__cursor_job_parse(const char *text, chime_utime *out_next_run, char *id_buf,
+                            size_t id_size);
+/** Formats a run cursor (continue before run id). */
+char *chime__cursor_run_format(int64_t before_id);
+int chime__cursor_run_parse(const char *text, int64_t *out_before_id);
+/** Parses a positive decimal limit in [1, max]; 0 or CHIME_EINVAL. */
+int chime__http_parse_limit(const char *text, size_t max, size_t *out);
+
+/* The handlers (jobs_api.c, jobs_list.c, runs_api.c, preview_api.c, health_api.c, openapi.c). */
+void chime__http_jobs_create(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_list(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_get(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_patch(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_delete(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_pause(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_resume(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_run(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_job_runs(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_runs_list(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_jobs_preview(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_healthz(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_readyz(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_openapi(const struct chime__http_req *req, struct chime__http_reply *rep);
+
+/** Now from the env's clock. */
+chime_utime chime__http_now(const struct chime__http_env *env);
+
+#endif /* CHIME_HTTP_INTERNAL_H */

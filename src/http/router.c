@@ -1,0 +1,117 @@
+/*
+ * The route table: every endpoint of the API as (method, path pattern,
+ * handler), in one place. A pattern segment "{id}" matches one non-empty path
+ * segment, copied into req->id. A path that some route matches with another
+ * method is 405 with an Allow header listing the methods it has; a path no
+ * route matches is 404, both with FastAPI's details.
+ */
+#include <string.h>
+
+#include "base/base.h"
+#include "http/http_internal.h"
+
+struct route {
+    unsigned method;
+    const char *pattern;
+    chime__http_handler_fn handler;
+};
+
+#define ROUTE_TABLE(X)                                              \
+    X(GET, "/healthz", chime__http_healthz)                         \
+    X(GET, "/readyz", chime__http_readyz)                           \
+    X(GET, "/openapi.json", chime__http_openapi)                    \
+    X(POST, "/schedule/jobs", chime__http_jobs_create)              \
+    X(GET, "/schedule/jobs", chime__http_jobs_list)                 \
+    X(GET, "/schedule/jobs/{id}", chime__http_jobs_get)             \
+    X(PATCH, "/schedule/jobs/{id}", chime__http_jobs_patch)         \
+    X(DELETE, "/schedule/jobs/{id}", chime__http_jobs_delete)       \
+    X(POST, "/schedule/jobs/{id}/pause", chime__http_jobs_pause)    \
+    X(POST, "/schedule/jobs/{id}/resume", chime__http_jobs_resume)  \
+    X(POST, "/schedule/jobs/{id}/run", chime__http_jobs_run)        \
+    X(GET, "/schedule/jobs/{id}/runs", chime__http_job_runs)        \
+    X(GET, "/schedule/jobs/{id}/preview", chime__http_jobs_preview) \
+    X(GET, "/schedule/runs", chime__http_runs_list)
+
+static const struct route routes[] = {
+#define ROUTE_ENTRY(m, p, h) { CHIME__HTTP_##m, p, h },
+    ROUTE_TABLE(ROUTE_ENTRY)
+#undef ROUTE_ENTRY
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} method_names[] = {
+#define METHOD_ENTRY(name, bit) { #name, 1u << (bit) },
+    CHIME__HTTP_METHOD_MAP(METHOD_ENTRY)
+#undef METHOD_ENTRY
+};
+
+unsigned chime__http_method_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+        if (strcmp(name, method_names[i].name) == 0)
+            return method_names[i].bit;
+    return 0;
+}
+
+/* Matches path against pattern; the {id} segment goes into id (size bytes). */
+static bool route_match(const char *pattern, const char *path, char *id, size_t size)
+{
+    while (*pattern && *path) {
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= size)
+                return false;
+            memcpy(id, path, n);
+            id[n] = '\0';
+            pattern += 4;
+            path += n;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return false;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+bool chime__http_path_is_open(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0;
+}
+
+static void reply_not_allowed(struct chime__http_reply *rep, unsigned allowed)
+{
+    char allow[64] = "";
+    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
+        if (!(allowed & method_names[i].bit))
+            continue;
+        if (allow[0])
+            strcat(allow, ", ");
+        strcat(allow, method_names[i].name);
+    }
+    chime__http_reply_detail(rep, 405, "Method Not Allowed");
+    if (chime__http_reply_header(rep, "Allow", allow) < 0)
+        chime__http_reply_detail(rep, 503, "out of memory");
+}
+
+void chime__http_route(struct chime__http_req *req, struct chime__http_reply *rep)
+{
+    unsigned allowed = 0;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        char id[sizeof(req->id)] = "";
+        if (!route_match(routes[i].pattern, req->path, id, sizeof(id)))
+            continue;
+        if (routes[i].method != req->method) {
+            allowed |= routes[i].method;
+            continue;
+        }
+        memcpy(req->id, id, sizeof(id));
+        routes[i].handler(req, rep);
+        return;
+    }
+    if (allowed)
+        reply_not_allowed(rep, allowed);
+    else
+        chime__http_reply_detail(rep, 404, "Not Found");
+}
