@@ -1,0 +1,1 @@
+"""Job functions the service can schedule (referenced as `module:function`)."""
