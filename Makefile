@@ -15,10 +15,10 @@ build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Until chimed lands: the next fire times of a sample cron spec, offline.
+# The daemon in the foreground with its default settings (API on 127.0.0.1:8000, jobs in
+# ./chime.db, ./.env read if present); Ctrl-C stops it. `chimed --help` lists the settings.
 run: build
-	echo '{"trigger":"cron","trigger_args":{"day_of_week":"mon-fri","hour":9,"timezone":"Europe/Berlin"},"count":5}' \
-	  | $(BUILD)/chimectl next
+	$(BUILD)/chimed
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
