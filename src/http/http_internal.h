@@ -157,6 +157,9 @@ void chime__http_healthz(const struct chime__http_req *req, struct chime__http_r
 void chime__http_readyz(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_openapi(const struct chime__http_req *req, struct chime__http_reply *rep);
 
+/* openapi_doc.c: the OpenAPI 3.1 document (JSON text). */
+extern const char chime__openapi_json[];
+
 /** Now from the env's clock. */
 chime_utime chime__http_now(const struct chime__http_env *env);
 

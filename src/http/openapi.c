@@ -6,8 +6,6 @@
 
 #include "http/http_internal.h"
 
-extern const char chime__openapi_json[];
-
 void chime__http_openapi(const struct chime__http_req *req, struct chime__http_reply *rep)
 {
     (void)req;

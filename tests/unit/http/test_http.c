@@ -271,6 +271,30 @@ static void test_http_probes_and_openapi(void **state)
     assert_int_equal(http_req(f, "GET", "/openapi.json", NULL, NULL, &r), 200);
     assert_non_null(r.json);
     assert_string_equal(jstr(r.json, "openapi"), "3.1.0");
+    static const char *const ops[][2] = {
+        { "/schedule/jobs", "post" },
+        { "/schedule/jobs", "get" },
+        { "/schedule/jobs/{job_id}", "get" },
+        { "/schedule/jobs/{job_id}", "patch" },
+        { "/schedule/jobs/{job_id}", "delete" },
+        { "/schedule/jobs/{job_id}/pause", "post" },
+        { "/schedule/jobs/{job_id}/resume", "post" },
+        { "/schedule/jobs/{job_id}/run", "post" },
+        { "/schedule/jobs/{job_id}/runs", "get" },
+        { "/schedule/jobs/{job_id}/preview", "get" },
+        { "/schedule/runs", "get" },
+        { "/healthz", "get" },
+        { "/readyz", "get" },
+        { "/openapi.json", "get" },
+    };
+    json_t *paths = json_object_get(r.json, "paths");
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        json_t *op = json_object_get(json_object_get(paths, ops[i][0]), ops[i][1]);
+        if (!op)
+            fail_msg("openapi.json lacks %s %s", ops[i][1], ops[i][0]);
+        assert_non_null(json_object_get(op, "responses"));
+    }
+    assert_int_equal(json_object_size(paths), 11);
     resp_free(&r);
 }
 
