@@ -6,7 +6,9 @@
 # job count survives), and the start-up refusals: bad settings exit 2 naming
 # the setting (flag, environment, .env file:line), a non-loopback host without
 # a token exits 2 naming CHIME_API_TOKEN and --insecure-listen, a bad store
-# exits 1. --help lists every setting.
+# exits 1. --help lists every setting. History retention: after a restart
+# with --history-max-runs 1 / --history-max-age 1s the pruner's start-up pass
+# leaves one / no run of a paused 1 s interval job.
 # Not covered: a second signal during a long shutdown (no built-in job runs
 # long enough yet: chime:exec does not exist).
 # Usage: bash test_chimed_lifecycle.sh <build dir>
@@ -96,6 +98,48 @@ if start log2 --port 0; then
 else
     fail "restarts on the same SQLite file" "$(cat log2)"
 fi
+
+# --- history retention: the pruner's pass at start-up ------------------------------
+# runs <job id>: how many runs the API lists for the job.
+runs() {
+    curl -s "http://127.0.0.1:$port/schedule/jobs/$1/runs?limit=1000" |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))' 2>/dev/null
+}
+# runs_become <job id> <n>: waits up to 5 s for the count (the pruner's pass runs on its own
+# thread, beside the HTTP start-up); sets $n to the last count seen.
+runs_become() {
+    for _ in $(seq 50); do
+        n=$(runs "$1")
+        [ "$n" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+export DATABASE_URL="sqlite://$tmp/retention.db"
+if start log5 --port 0; then
+    curl -s -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$port/schedule/jobs" \
+        -d '{"id":"tick","func":"chime:noop","trigger":"interval","trigger_args":{"seconds":1}}' >/dev/null
+    for _ in $(seq 60); do
+        [ "$(runs tick)" -ge 3 ] 2>/dev/null && break
+        sleep 0.1
+    done
+    curl -s -X POST "http://127.0.0.1:$port/schedule/jobs/tick/pause" >/dev/null
+    n=$(runs tick)
+    check "a 1 s interval job leaves runs (>= 3)" '[ "${n:-0}" -ge 3 ]' "runs: $n"
+    stop TERM
+fi
+if start log6 --port 0 --history-max-runs 1; then
+    runs_become tick 1
+    check "--history-max-runs 1 keeps one run per job after the start-up pass" '[ "$n" = 1 ]' "runs: $n"
+    stop TERM
+fi
+sleep 1.1
+if start log7 --port 0 --history-max-age 1s; then
+    runs_become tick 0
+    check "--history-max-age 1s deletes the older runs" '[ "$n" = 0 ]' "runs: $n"
+    stop TERM
+fi
+export DATABASE_URL="sqlite://$tmp/chime.db"
 
 # --- refusals ---------------------------------------------------------------------
 # expect_exit <name> <code> <pattern> <env/args...>: runs chimed to completion.
