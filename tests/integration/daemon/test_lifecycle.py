@@ -1,0 +1,127 @@
+"""The daemon's life cycle: jobs survive a restart on the same SQLite file
+(same id, name, next_run_time, paused state), SIGTERM while jobs run lets them
+finish and exits 0, and bad settings stop start-up with exit 2."""
+import os
+import re
+import signal
+import subprocess
+from datetime import datetime, timezone
+
+from chimetest import clean_env, poll
+
+JOBS = [
+    {"func": "app.jobs.registry:send_daily_digest", "trigger": "cron",
+     "trigger_args": {"hour": 8, "minute": 0}, "name": "Daily digest"},
+    {"func": "app.jobs.registry:purge_expired_sessions", "trigger": "interval",
+     "trigger_args": {"hours": 1}, "name": "Purge sessions"},
+    {"func": "app.jobs.registry:generate_weekly_report", "trigger": "cron",
+     "trigger_args": {"day_of_week": "mon", "hour": 6, "timezone": "Europe/Berlin"},
+     "id": "weekly"},
+    {"func": "chime:noop", "trigger": "date",
+     "trigger_args": {"run_date": "2099-05-01T12:00:00.250000+00:00"}, "name": "someday"},
+]
+KEPT = ("id", "name", "next_run_time", "func", "trigger", "trigger_args", "paused")
+
+
+def snapshot(d):
+    r = d.req("GET", "/schedule/jobs")
+    assert r.status == 200, r
+    return [{k: j.get(k) for k in KEPT} for j in r.json()]
+
+
+def test_restart_keeps_jobs(chimed_factory, tmp_path):
+    d = chimed_factory()
+    for body in JOBS:
+        assert d.req("POST", "/schedule/jobs", body).status == 200
+    assert d.req("POST", "/schedule/jobs/weekly/pause").status == 200
+    before = snapshot(d)
+    assert len(before) == 4 and before[-1]["id"] == "weekly"
+    assert d.stop() == 0, d.log_text()
+    assert os.path.exists(tmp_path / "chime.db")
+
+    d2 = chimed_factory()
+    assert re.search(r"\b4 jobs\b", d2.listen_line), d2.listen_line
+    assert snapshot(d2) == before
+    assert d2.req("POST", "/schedule/jobs/weekly/resume").status == 200
+    assert d2.req("GET", "/schedule/jobs/weekly").json()["next_run_time"] is not None
+    resumed = snapshot(d2)
+    assert d2.stop() == 0
+    d3 = chimed_factory()
+    assert snapshot(d3) == resumed
+
+
+def test_restart_keeps_run_history(chimed_factory):
+    d = chimed_factory()
+    job = d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "interval",
+                                           "trigger_args": {"seconds": 1}}).json()
+
+    def done():
+        rs = d.req("GET", f"/schedule/jobs/{job['id']}/runs").json()["runs"]
+        return [r for r in rs if r["status"] == "succeeded"]
+    seen = poll(done, 6)
+    assert seen, d.log_text()
+    assert d.stop() == 0
+    d2 = chimed_factory()
+    after = d2.req("GET", f"/schedule/jobs/{job['id']}/runs").json()["runs"]
+    assert {r["id"] for r in seen} <= {r["id"] for r in after}
+
+
+def test_sigterm_while_jobs_run_exits_0(chimed_factory):
+    d = chimed_factory(args=["--shutdown-grace", "5s"])
+    ids = []
+    for i in range(20):
+        r = d.req("POST", "/schedule/jobs", {"func": "app.jobs.registry:send_daily_digest",
+                                             "trigger": "interval",
+                                             "trigger_args": {"seconds": 1}, "name": f"t{i}"})
+        assert r.status == 200, r
+        ids.append(r.json()["id"])
+    assert poll(lambda: d.req("GET", "/schedule/runs?status=succeeded").json()["runs"], 6)
+    stopped_at = datetime.now(timezone.utc)
+    assert d.stop(timeout=15) == 0, d.log_text()
+    # No run of the first daemon was left half done or lost: after a restart
+    # every run scheduled before the SIGTERM has ended normally.
+    d2 = chimed_factory(args=["--shutdown-grace", "5s"])
+    for job_id in ids:
+        d2.req("POST", f"/schedule/jobs/{job_id}/pause")
+
+    def stuck():
+        rs = d2.req("GET", "/schedule/runs?limit=1000").json()["runs"]
+        old = [r for r in rs if datetime.fromisoformat(r["scheduled_time"]) < stopped_at]
+        assert old
+        return [r for r in old if r["status"] not in ("succeeded", "missed", "skipped")]
+    assert poll(lambda: not stuck(), 3), stuck()[:3]
+
+
+def test_sigint_exits_0(chimed_factory):
+    d = chimed_factory()
+    d.proc.send_signal(signal.SIGINT)
+    assert d.proc.wait(15) == 0, d.log_text()
+
+
+def test_bad_setting_exits_2(tmp_path):
+    build = os.environ["CHIME_BUILD_DIR"]
+    for env, name in [({"SCHEDULER_MAX_WORKERS": "lots"}, "SCHEDULER_MAX_WORKERS"),
+                      ({"SCHEDULER_COALESCE": "perhaps"}, "SCHEDULER_COALESCE"),
+                      ({"CHIME_REQUEST_TIMEOUT": "soon"}, "CHIME_REQUEST_TIMEOUT")]:
+        p = subprocess.run([os.path.join(build, "chimed"), "--port", "0"], cwd=tmp_path,
+                           env=clean_env({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", **env}),
+                           capture_output=True, timeout=15)
+        assert p.returncode == 2, (env, p.returncode, p.stderr[-500:])
+        assert name.encode() in p.stderr, (env, p.stderr[-500:])
+
+
+def test_dotenv_file_is_read(chimed_factory, tmp_path):
+    (tmp_path / ".env").write_text("# settings\nCHIME_API_TOKEN='from-dotenv'\n")
+    d = chimed_factory()
+    assert d.req("GET", "/schedule/jobs").status == 401
+    ok = d.req("GET", "/schedule/jobs", headers={"Authorization": "Bearer from-dotenv"})
+    assert ok.status == 200, ok
+
+
+def test_non_loopback_without_token_refused(tmp_path):
+    build = os.environ["CHIME_BUILD_DIR"]
+    p = subprocess.run([os.path.join(build, "chimed"), "--port", "0", "--host", "0.0.0.0"],
+                       cwd=tmp_path, env=clean_env({"DATABASE_URL": "memory://"}),
+                       capture_output=True, timeout=15)
+    assert p.returncode != 0, p.stderr[-500:]
+    assert b"CHIME_API_TOKEN" in p.stderr or b"insecure" in p.stderr, p.stderr[-500:]
