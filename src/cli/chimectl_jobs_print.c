@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ERROR_CELL_MAX 80
+#define ERROR_CELL_MAX   80
+#define TRIGGER_CELL_MAX 60
 
 void chimectl_str_addf(struct chimectl_str *str, const char *fmt, ...)
 {
@@ -134,25 +135,37 @@ static char *value_text(const json_t *v)
     return copy;
 }
 
-/* "cron[minute=*\/5, hour=3]": the trigger kind and its arguments. */
+/*
+ * Arguments the TRIGGER column leaves out: the server fills them in (the zone,
+ * an interval's start), NEXT RUN already shows the zone's offset, and `get`
+ * shows them all.
+ */
+static bool trigger_arg_hidden(const char *key)
+{
+    return strcmp(key, "timezone") == 0 || strcmp(key, "start_date") == 0;
+}
+
+/* "cron[minute=*\/5, hour=3]": the trigger kind and its arguments, cut at TRIGGER_CELL_MAX. */
 static char *trigger_text(const json_t *job)
 {
     struct chimectl_str str = { 0 };
     const char *kind = json_string_value(json_object_get(job, "trigger"));
-    const json_t *args = json_object_get(job, "trigger_args");
-    const char *key;
-    json_t *value;
-    const char *sep = "";
+    const char *key, *sep = "[";
+    json_t *value, *args = json_object_get(job, "trigger_args");
     chimectl_str_addf(&str, "%s", kind ? kind : "?");
-    if (json_is_object(args) && json_object_size(args) > 0) {
-        chimectl_str_addf(&str, "[");
-        json_object_foreach ((json_t *)args, key, value) {
-            char *text = value_text(value);
-            chimectl_str_addf(&str, "%s%s=%s", sep, key, text ? text : "null");
-            chime__free(text);
-            sep = ", ";
-        }
+    json_object_foreach (args, key, value) {
+        if (trigger_arg_hidden(key))
+            continue;
+        char *text = value_text(value);
+        chimectl_str_addf(&str, "%s%s=%s", sep, key, text ? text : "null");
+        chime__free(text);
+        sep = ", ";
+    }
+    if (*sep == ',')
         chimectl_str_addf(&str, "]");
+    if (!str.failed && str.len > TRIGGER_CELL_MAX) {
+        memcpy(str.s + TRIGGER_CELL_MAX - 4, "...]", 5);
+        str.len = TRIGGER_CELL_MAX;
     }
     if (str.failed)
         chimectl_str_release(&str);
