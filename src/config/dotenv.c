@@ -139,7 +139,7 @@ static int parse_quoted(struct dotenv_line *l, char *out)
 static int parse_line(struct dotenv_line *l, char *scratch, char **out_value, bool *out_assign)
 {
     *out_assign = false;
-    if (memchr(l->p, '\0', (size_t)(l->end - l->p)))
+    if (l->end > l->p && memchr(l->p, '\0', (size_t)(l->end - l->p)))
         return line_fail(l, "NUL byte in the line");
     skip_blanks(l);
     if (l->p >= l->end || *l->p == '#')

@@ -5,6 +5,7 @@
  * method is 405 with an Allow header listing the methods it has; a path no
  * route matches is 404, both with FastAPI's details.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -83,12 +84,14 @@ bool chime__http_path_is_open(const char *path)
 static void reply_not_allowed(struct chime__http_reply *rep, unsigned allowed)
 {
     char allow[64] = "";
+    size_t len = 0;
     for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
         if (!(allowed & method_names[i].bit))
             continue;
-        if (allow[0])
-            strcat(allow, ", ");
-        strcat(allow, method_names[i].name);
+        int n = snprintf(allow + len, sizeof(allow) - len, "%s%s", len ? ", " : "",
+                         method_names[i].name);
+        if (n > 0 && (size_t)n < sizeof(allow) - len)
+            len += (size_t)n;
     }
     chime__http_reply_detail(rep, 405, "Method Not Allowed");
     if (chime__http_reply_header(rep, "Allow", allow) < 0)
