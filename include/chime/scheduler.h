@@ -17,7 +17,7 @@ extern "C" {
 struct chime_scheduler;
 
 struct chime_scheduler_settings {
-    const char *store_url;     /* "memory://", "sqlite:///path.db"; NULL = "memory://" */
+    const char *store_url;     /* "memory://", "sqlite:///relative.db", "sqlite:////abs/path.db"; NULL = "memory://" */
     int max_workers;           /* 0 = 10 */
     bool coalesce;             /* default coalesce of jobs */
     int64_t grace_s;           /* default misfire grace in seconds; 0 = 60 */

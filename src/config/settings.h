@@ -46,9 +46,9 @@ enum chime_setting_type {
  * check: a validator run on the parsed value (NULL = any value of the type).
  */
 #define CHIME_SETTINGS_MAP(X)                                                                      \
-    X(database_url, DATABASE_URL, "--database-url", STRING, "sqlite://./chime.db", NULL,           \
+    X(database_url, DATABASE_URL, "--database-url", STRING, "sqlite:///chime.db", NULL,           \
       chime__setting_check_nonempty,                                                               \
-      "job store: memory://, sqlite:///abs/path.db, sqlite://rel/path.db or a path ending in .db") \
+      "job store: memory://, sqlite:///rel/path.db, sqlite:////abs/path.db or a path ending in .db") \
     X(max_workers, SCHEDULER_MAX_WORKERS, "--max-workers", INT, "10", NULL,                        \
       chime__setting_check_workers, "worker threads running jobs (1..1024)")                       \
     X(misfire_grace_s, SCHEDULER_MISFIRE_GRACE_TIME, "--misfire-grace-time", DURATION, "60", NULL, \

@@ -97,10 +97,15 @@ static int plan_due(const struct chime_job *job, chime_utime now, bool coalesce,
     return 0;
 }
 
-/* Coalesce keeps the latest candidate; max_instances skips what would exceed the limit. */
+/*
+ * Coalesce keeps the latest candidate. APS-COMPAT: the due times of one plan
+ * run back to back in ONE instance (APScheduler submits a job once with the
+ * list of its run times), so together they count once against max_instances:
+ * all run when an instance is free, all are skipped when none is.
+ */
 static void decide(struct plan_builder *b, size_t first, bool coalesce, int max_inst, int n_running)
 {
-    int running = n_running > 0 ? n_running : 0;
+    bool room = (n_running > 0 ? n_running : 0) < max_inst;
     size_t last = b->n;
     for (size_t i = b->n; i > first; i--) {
         if (b->fires[i - 1].status == CHIME_RUN_RUNNING) {
@@ -115,11 +120,9 @@ static void decide(struct plan_builder *b, size_t first, bool coalesce, int max_
         if (coalesce && i != last) {
             f->status = CHIME_RUN_MISSED;
             f->reason = CHIME_FIRE_REASON_COALESCED;
-        } else if (running >= max_inst) {
+        } else if (!room) {
             f->status = CHIME_RUN_SKIPPED;
             f->reason = CHIME_FIRE_REASON_MAX_INST;
-        } else {
-            running++;
         }
     }
 }

@@ -18,14 +18,35 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int open_sqlite_url(const char *url, const char *path,
-                           const struct chime_job_defaults *defaults, struct chime_store **out,
-                           struct chime_diag *diag)
+static int open_sqlite_path(const char *url, const char *path,
+                            const struct chime_job_defaults *defaults, struct chime_store **out,
+                            struct chime_diag *diag)
 {
     if (!*path)
         return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
                               "DATABASE_URL \"%s\" names no SQLite file", url);
     return chime__store_sqlite_open(path, defaults, out, diag);
+}
+
+/*
+ * APS-COMPAT: SQLite URLs read as SQLAlchemy reads them, so the reference
+ * service's DATABASE_URL means the same file: "sqlite:///chime.db" and
+ * "sqlite:///./chime.db" are relative to the working directory,
+ * "sqlite:////var/lib/chime.db" (four slashes) is absolute. A host part
+ * ("sqlite://host/x.db") is refused, as SQLAlchemy refuses it.
+ */
+static int open_sqlite_url(const char *url, const struct chime_job_defaults *defaults,
+                           struct chime_store **out, struct chime_diag *diag)
+{
+    const char *rest = url + strlen("sqlite://");
+    if (*rest == '\0')
+        return open_sqlite_path(url, rest, defaults, out, diag);
+    if (*rest != '/')
+        return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
+                              "DATABASE_URL \"%.200s\": a sqlite URL has no host part: use "
+                              "sqlite:///relative/path.db or sqlite:////absolute/path.db",
+                              url);
+    return open_sqlite_path(url, rest + 1, defaults, out, diag);
 }
 
 int chime_store_open(const char *url, const struct chime_job_defaults *defaults,
@@ -37,16 +58,17 @@ int chime_store_open(const char *url, const struct chime_job_defaults *defaults,
     if (!strcmp(url, "memory://"))
         return chime__store_memory_open(defaults, CHIME_MEMORY_RUNS_KEPT, out);
     if (has_prefix(url, "sqlite://"))
-        return open_sqlite_url(url, url + strlen("sqlite://"), defaults, out, diag);
+        return open_sqlite_url(url, defaults, out, diag);
     if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
         return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
                               "DATABASE_URL: postgresql:// is not supported yet");
     if (!strstr(url, "://") && has_suffix(url, ".db"))
-        return open_sqlite_url(url, url, defaults, out, diag);
-    return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
-                          "DATABASE_URL \"%.200s\" is not supported: use memory://, "
-                          "sqlite:///path/to/file.db or a path ending in .db",
-                          url);
+        return open_sqlite_path(url, url, defaults, out, diag);
+    return chime_diag_set(
+            diag, CHIME_EINVAL, "DATABASE_URL",
+            "DATABASE_URL \"%.200s\" is not supported: use memory://, "
+            "sqlite:///relative/file.db, sqlite:////absolute/file.db or a path ending in .db",
+            url);
 }
 
 void chime_store_close(struct chime_store *store)

@@ -33,7 +33,7 @@ fail() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && sed 's/^/ 
 check() { if eval "$2"; then ok "$1"; else fail "$1" "${3:-}"; fi; }
 
 # A clean environment: no inherited CHIME_* settings, no .env file.
-export CHIME_ENV_FILE= DATABASE_URL="sqlite://$tmp/chime.db"
+export CHIME_ENV_FILE= DATABASE_URL="sqlite:///$tmp/chime.db"
 unset CHIME_API_TOKEN CHIME_HOST CHIME_PORT CHIME_INSECURE_LISTEN SCHEDULER_MAX_WORKERS
 
 # start <log> [args...]: starts chimed in the background, sets $pid and $port.
@@ -74,7 +74,7 @@ stop() {
 if start log1 --port 0; then
     ok "starts on --port 0 and logs the listening line"
     check "the listening line names the host, port and job count" \
-        "grep -q 'chimed listening on http://127.0.0.1:$port (sqlite://$tmp/chime.db, 0 jobs)' log1" \
+        "grep -q 'chimed listening on http://127.0.0.1:$port (sqlite:///$tmp/chime.db, 0 jobs)' log1" \
         "$(cat log1)"
     body=$(curl -s "http://127.0.0.1:$port/healthz")
     check "GET /healthz answers ok" '[ "$body" = "{\"status\":\"ok\"}" ] || [ "$body" = "{\"status\": \"ok\"}" ]' "$body"
@@ -92,7 +92,7 @@ else
 fi
 
 if start log2 --port 0; then
-    check "a restart on the same file finds the job" "grep -q '(sqlite://$tmp/chime.db, 1 jobs)' log2" "$(cat log2)"
+    check "a restart on the same file finds the job" "grep -q '(sqlite:///$tmp/chime.db, 1 jobs)' log2" "$(cat log2)"
     stop INT
     check "SIGINT exits 0" '[ "$rc" = 0 ]' "rc=$rc; $(cat log2)"
 else
@@ -115,7 +115,7 @@ runs_become() {
     done
     return 1
 }
-export DATABASE_URL="sqlite://$tmp/retention.db"
+export DATABASE_URL="sqlite:///$tmp/retention.db"
 if start log5 --port 0; then
     curl -s -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$port/schedule/jobs" \
         -d '{"id":"tick","func":"chime:noop","trigger":"interval","trigger_args":{"seconds":1}}' >/dev/null
@@ -139,7 +139,7 @@ if start log7 --port 0 --history-max-age 1s; then
     check "--history-max-age 1s deletes the older runs" '[ "$n" = 0 ]' "runs: $n"
     stop TERM
 fi
-export DATABASE_URL="sqlite://$tmp/chime.db"
+export DATABASE_URL="sqlite:///$tmp/chime.db"
 
 # --- refusals ---------------------------------------------------------------------
 # expect_exit <name> <code> <pattern> <env/args...>: runs chimed to completion.

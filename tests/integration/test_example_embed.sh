@@ -7,7 +7,7 @@ build=$1
 passed=0; failed=0
 check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1"; failed=$((failed + 1)); fi; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for url in memory:// "sqlite://$tmp/embed.db"; do
+for url in memory:// "sqlite:///$tmp/embed.db"; do
   "$build/example_embed" "$url" >"$tmp/out" 2>"$tmp/err"; rc=$?
   check "$url: exit 0" '[ $rc -eq 0 ]'
   check "$url: the digest ran at least twice" \

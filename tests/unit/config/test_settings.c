@@ -89,7 +89,7 @@ static void test_settings_defaults_from_the_table(void **state)
     assert_int_equal(chdir(cwd), 0);
     assert_int_equal(err, 0);
     assert_int_equal(s.action, CHIME_SETTINGS_RUN);
-    assert_string_equal(s.database_url, "sqlite://./chime.db");
+    assert_string_equal(s.database_url, "sqlite:///chime.db");
     assert_int_equal(s.max_workers, 10);
     assert_int_equal(s.misfire_grace_s, 60);
     assert_true(s.coalesce);

@@ -104,7 +104,7 @@ static int setup(void **state, bool sqlite)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/chime.db", f->dir);
-    snprintf(f->url, sizeof(f->url), "sqlite://%s", f->path);
+    snprintf(f->url, sizeof(f->url), "sqlite:///%s", f->path);
     *state = f;
     return open_store(f);
 }
@@ -687,6 +687,8 @@ static void test_store_open_rejects_bad_urls(void **state)
     expect_bad_url("foo://bar", "foo://bar");
     expect_bad_url("", "empty");
     expect_bad_url("sqlite://", "no SQLite file");
+    expect_bad_url("sqlite:///", "no SQLite file");
+    expect_bad_url("sqlite://host/x.db", "no host part");
     expect_bad_url("chime.sqlite3", "not supported");
 }
 
