@@ -62,9 +62,12 @@ void chime__http_jobs_preview(const struct chime__http_req *req, struct chime__h
         chime__http_reply_error(rep, rc, NULL);
         return;
     }
-    if (after != CHIME_UTIME_NONE)
+    if (after != CHIME_UTIME_NONE) {
+        /* Strictly after: a fire time equal to `after` is not part of the preview. */
         first = chime_trigger_next_exact(job.trigger, CHIME_UTIME_NONE, after);
-    else if (!job.paused && job.next_run != CHIME_UTIME_NONE)
+        if (first == after)
+            first = chime_trigger_next_exact(job.trigger, first, first);
+    } else if (!job.paused && job.next_run != CHIME_UTIME_NONE)
         first = job.next_run;
     else
         first = chime_trigger_next_exact(job.trigger, CHIME_UTIME_NONE, chime__http_now(req->env));

@@ -675,6 +675,21 @@ static void test_http_preview(void **state)
     assert_int_equal(http_req(f, "GET", "/schedule/jobs/pv/preview", NULL, NULL, &r), 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "fires")), 5);
     resp_free(&r);
+    /* Strictly after: a fire time equal to `after` is left out. */
+    assert_int_equal(http_req(f, "GET",
+                              "/schedule/jobs/pv/preview?count=1&after=2026-01-01T00:01:00Z",
+                              NULL, NULL, &r),
+                     200);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "fires"), 0)),
+                        "2026-01-01T00:01:30+00:00");
+    resp_free(&r);
+    assert_int_equal(http_req(f, "GET",
+                              "/schedule/jobs/pv/preview?count=1&after=2026-01-01T00:01:10Z",
+                              NULL, NULL, &r),
+                     200);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "fires"), 0)),
+                        "2026-01-01T00:01:30+00:00");
+    resp_free(&r);
     assert_int_equal(http_req(f, "GET", "/schedule/jobs/pv/preview?count=0", NULL, NULL, &r), 400);
     resp_free(&r);
     assert_int_equal(http_req(f, "GET", "/schedule/jobs/pv/preview?after=garbage", NULL, NULL, &r),
