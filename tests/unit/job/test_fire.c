@@ -287,13 +287,6 @@ static void test_cron_overdue_coalesces(void **state)
     chime_job_release(&job);
 }
 
-static double elapsed_s(const struct timespec *a)
-{
-    struct timespec b;
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
-}
-
 static size_t count(const struct chime_fire_plan *p, enum chime_run_status status)
 {
     size_t n = 0;
@@ -310,10 +303,8 @@ static void test_year_overdue_interval_is_bounded_and_runs_latest(void **state)
     struct chime_fire_plan p;
     chime_utime now = T0 + YEAR + 500000; /* mid-second */
     make_job(&job, interval_trigger(1, T0), T0, 1, 60, 1);
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
     plan(&job, now, 0, &p);
-    assert_true(elapsed_s(&start) < 1.0);
+    /* Bounded work: at most the capped lists plus their overflow records. */
     assert_true(p.n_fires <= CHIME_FIRE_MAX_TIMES + 2);
     assert_int_equal(p.next_run, T0 + YEAR + SEC);
     assert_int_equal(count(&p, CHIME_RUN_RUNNING), 1);
@@ -332,7 +323,7 @@ static void test_year_overdue_interval_is_bounded_and_runs_latest(void **state)
     chime_job_release(&job);
 }
 
-/* The same with unlimited grace: without coalesce one runs, the rest are skipped or capped. */
+/* The same with unlimited grace: without coalesce the listed times run in one instance. */
 static void test_year_overdue_unlimited_grace_is_bounded(void **state)
 {
     (void)state;
@@ -340,17 +331,16 @@ static void test_year_overdue_unlimited_grace_is_bounded(void **state)
     struct chime_fire_plan p;
     chime_utime now = T0 + YEAR; /* exactly on a fire time: it is due, the next is after */
     make_job(&job, interval_trigger(1, T0), T0, 0, CHIME_GRACE_UNLIMITED, 1);
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
     plan(&job, now, 0, &p);
-    assert_true(elapsed_s(&start) < 1.0);
+    /* Bounded: the listed times are capped, one record stands for the rest. */
     assert_true(p.n_fires <= CHIME_FIRE_MAX_TIMES + 2);
     assert_int_equal(p.next_run, now + SEC);
-    assert_int_equal(count(&p, CHIME_RUN_RUNNING), 1);
+    /* The listed times run back to back in one instance; the overflow is missed. */
+    assert_int_equal(count(&p, CHIME_RUN_RUNNING), p.n_fires - 1);
     expect_fire(&p, 0, T0, CHIME_RUN_RUNNING, NULL);
     expect_fire(&p, p.n_fires - 1, p.fires[p.n_fires - 1].scheduled, CHIME_RUN_MISSED,
                 CHIME_FIRE_REASON_CAPPED);
-    assert_int_equal(count(&p, CHIME_RUN_SKIPPED), p.n_fires - 2);
+    assert_int_equal(count(&p, CHIME_RUN_SKIPPED), 0);
     chime_fire_plan_release(&p);
     /* With coalesce the overflow record is the one run, standing for every later time. */
     job.policy.coalesce = 1;
