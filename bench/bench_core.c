@@ -55,7 +55,7 @@ static void usage(FILE *f)
                "  --jobs N          job count (memory 1000000, burst 100000, steady 100000,\n"
                "                    restart 1000000)\n"
                "  --workers N       worker threads (default 2)\n"
-               "  --store URL       memory:// (default) or sqlite:///path.db (burst, steady)\n"
+               "  --store URL       memory:// (default) or sqlite:////abs/path.db (burst, steady)\n"
                "  --distinct        memory: 1,440 distinct cron specs (minute=i%%60, hour=i%%24)\n"
                "  --duration S      steady: seconds to run (default 30)\n"
                "  --interval S      steady: job interval and start spread (default 10)\n"
@@ -381,9 +381,15 @@ static void burst_wait(struct chime_sched *sched, uint64_t n, int64_t t0, int64_
     }
 }
 
+/* The file of a "sqlite:///rel.db" / "sqlite:////abs.db" URL (SQLAlchemy's forms). */
+static const char *sqlite_path(const char *url)
+{
+    return url + strlen("sqlite:///");
+}
+
 static long sqlite_count(const char *url, const char *sql)
 {
-    const char *path = url + strlen("sqlite://");
+    const char *path = sqlite_path(url);
     sqlite3 *db;
     long n = -1;
     if (sqlite3_open(path, &db) == SQLITE_OK) {
@@ -405,7 +411,7 @@ static void sqlite_unlink(const char *url)
     char path[512];
     const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
     for (size_t i = 0; i < 4; i++) {
-        snprintf(path, sizeof(path), "%s%s", url + 9, suffixes[i]);
+        snprintf(path, sizeof(path), "%s%s", sqlite_path(url), suffixes[i]);
         unlink(path);
     }
 }
@@ -671,7 +677,7 @@ static int restart_measure(const struct opts *o, const char *url)
 static int run_restart(const struct opts *o)
 {
     char url[600];
-    snprintf(url, sizeof(url), "sqlite://%s", o->db);
+    snprintf(url, sizeof(url), "sqlite:///%s", o->db); /* four slashes for an absolute path */
     chime__log_set_level(CHIME_LOG_ERROR);
     bool have = o->reuse && access(o->db, R_OK) == 0 &&
                 sqlite_count(url, "SELECT count(*) FROM jobs") == o->jobs;
