@@ -13,6 +13,7 @@
 #include "sched/sched_internal.h"
 
 #define SUBMIT_CHUNK 64
+#define RECORD_CHUNK 64 /* finished runs recorded per store call */
 
 static void fail_outcome(struct chime_outcome *out, const char *why)
 {
@@ -123,15 +124,17 @@ static void items_done(struct chime_sched *sched, struct chime__sched_item *list
     pthread_mutex_unlock(&sched->mu);
 }
 
-/* Records a finished run with the store and tells the listeners. */
-static void record_final(struct chime_sched *sched, struct chime__sched_item *item,
-                         int64_t duration_us)
+static void log_unrecorded(const struct chime_run *run, int rc)
+{
+    chime__log(CHIME_LOG_ERROR, "run %lld of job %s: cannot record %s: %s", (long long)run->id,
+               run->job_id, chime_run_status_name(run->status), chime_strerror(rc));
+}
+
+/* Counts a recorded run and tells the listeners. */
+static void announce_final(struct chime_sched *sched, struct chime__sched_item *item,
+                           int64_t duration_us)
 {
     struct chime_run *run = &item->claim.run;
-    int rc = sched->store->ops->finish_run(sched->store, run);
-    if (rc < 0)
-        chime__log(CHIME_LOG_ERROR, "run %lld of job %s: cannot record %s: %s", (long long)run->id,
-                   run->job_id, chime_run_status_name(run->status), chime_strerror(rc));
     enum chime_sched_event_kind kind;
     if (run->status == CHIME_RUN_SUCCEEDED) {
         kind = CHIME_EVENT_RUN_SUCCEEDED;
@@ -146,10 +149,45 @@ static void record_final(struct chime_sched *sched, struct chime__sched_item *it
     chime__sched_emit(sched, kind, item->claim.job.id, &item->claim.job, run, duration_us);
 }
 
+/* Records a finished run with the store and tells the listeners. */
+static void record_final(struct chime_sched *sched, struct chime__sched_item *item,
+                         int64_t duration_us)
+{
+    int rc = sched->store->ops->finish_run(sched->store, &item->claim.run);
+    if (rc < 0)
+        log_unrecorded(&item->claim.run, rc);
+    announce_final(sched, item, duration_us);
+}
+
+/* Records up to RECORD_CHUNK items from *at on with one store call; advances *at. */
+static void record_chunk(struct chime_sched *sched, struct chime__sched_item **at)
+{
+    const struct chime_run *runs[RECORD_CHUNK] = { 0 };
+    struct chime__sched_item *items[RECORD_CHUNK] = { 0 };
+    int rcs[RECORD_CHUNK];
+    size_t n = 0;
+    for (struct chime__sched_item *it = *at; it && n < RECORD_CHUNK; it = it->fin_next) {
+        items[n] = it;
+        runs[n++] = &it->claim.run;
+    }
+    *at = items[n - 1]->fin_next;
+    sched->store->ops->finish_runs(sched->store, runs, n, rcs);
+    for (size_t i = 0; i < n; i++) {
+        if (rcs[i] < 0)
+            log_unrecorded(runs[i], rcs[i]);
+        announce_final(sched, items[i], items[i]->duration_us);
+    }
+}
+
 static void record_list(struct chime_sched *sched, struct chime__sched_item *list)
 {
-    for (struct chime__sched_item *it = list; it; it = it->fin_next)
-        record_final(sched, it, it->duration_us);
+    if (sched->store->ops->finish_runs) {
+        for (struct chime__sched_item *at = list; at;)
+            record_chunk(sched, &at);
+    } else {
+        for (struct chime__sched_item *it = list; it; it = it->fin_next)
+            record_final(sched, it, it->duration_us);
+    }
     items_done(sched, list);
 }
 

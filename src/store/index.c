@@ -403,20 +403,39 @@ void chime__run_set_release(struct chime__run_set *set)
 {
     chime__free(set->ids);
     set->ids = NULL;
-    set->n = set->cap = 0;
+    set->n = set->cap = set->n_slots = 0;
+}
+
+/* Drops the tombstones (O(n), at most once per n/2 removals). */
+static void run_set_compact(struct chime__run_set *set)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < set->n_slots; i++)
+        if (set->ids[i] > 0)
+            set->ids[k++] = set->ids[i];
+    set->n_slots = k;
 }
 
 int chime__run_set_reserve(struct chime__run_set *set, size_t n)
 {
-    return chime__grow((void **)&set->ids, &set->cap, n, sizeof(*set->ids));
+    size_t extra = n > set->n ? n - set->n : 0;
+    if (set->n_slots + extra > set->cap && set->n_slots > set->n)
+        run_set_compact(set);
+    return chime__grow((void **)&set->ids, &set->cap, set->n_slots + extra, sizeof(*set->ids));
 }
 
+static int64_t run_id_abs(int64_t id)
+{
+    return id < 0 ? -id : id;
+}
+
+/* The first slot whose id (in the set or removed) is >= id. */
 static size_t run_set_lower(const struct chime__run_set *set, int64_t id)
 {
-    size_t lo = 0, hi = set->n;
+    size_t lo = 0, hi = set->n_slots;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (set->ids[mid] < id)
+        if (run_id_abs(set->ids[mid]) < id)
             lo = mid + 1;
         else
             hi = mid;
@@ -426,19 +445,30 @@ static size_t run_set_lower(const struct chime__run_set *set, int64_t id)
 
 void chime__run_set_add(struct chime__run_set *set, int64_t id)
 {
-    size_t at = run_set_lower(set, id);
-    memmove(set->ids + at + 1, set->ids + at, (set->n - at) * sizeof(*set->ids));
-    set->ids[at] = id;
     set->n++;
+    if (set->n_slots == 0 || run_id_abs(set->ids[set->n_slots - 1]) < id) {
+        set->ids[set->n_slots++] = id; /* the common case: a newer run */
+        return;
+    }
+    size_t at = run_set_lower(set, id);
+    if (at < set->n_slots && set->ids[at] == -id) {
+        set->ids[at] = id; /* back in the slot it left */
+        return;
+    }
+    memmove(set->ids + at + 1, set->ids + at, (set->n_slots - at) * sizeof(*set->ids));
+    set->ids[at] = id;
+    set->n_slots++;
 }
 
 bool chime__run_set_remove(struct chime__run_set *set, int64_t id)
 {
     size_t at = run_set_lower(set, id);
-    if (at == set->n || set->ids[at] != id)
+    if (id <= 0 || at == set->n_slots || set->ids[at] != id)
         return false;
-    memmove(set->ids + at, set->ids + at + 1, (set->n - at - 1) * sizeof(*set->ids));
+    set->ids[at] = -id;
     set->n--;
+    if ((set->n_slots - set->n) * 2 > set->n_slots)
+        run_set_compact(set);
     return true;
 }
 

@@ -91,6 +91,12 @@ struct chime_store_ops {
      * SQLite queues the row update (group commit, written within milliseconds,
      * by the next claim or read of the history, and at close). */
     int (*finish_run)(struct chime_store *store, const struct chime_run *run);
+    /* finish_run for n runs under one acquisition of the store's lock (the
+     * scheduler's workers hand their outcomes over in batches). out_rcs (may be
+     * NULL) receives finish_run's result for each run. Returns 0, or the first
+     * error (the other runs are still recorded). */
+    int (*finish_runs)(struct chime_store *store, const struct chime_run *const *runs, size_t n,
+                       int *out_rcs);
     int (*list_runs)(struct chime_store *store, const struct chime_run_filter *filter,
                      chime_run_visit_fn visit, void *ctx);
     /* Deletes finished runs older than before, and beyond keep_per_job per job (0 = no cap). */
@@ -102,7 +108,8 @@ struct chime_store {
 };
 
 /**
- * Opens a store by URL: "memory://", "sqlite:///abs/path.db", "sqlite://rel.db",
+ * Opens a store by URL: "memory://", "sqlite:///relative/path.db", "sqlite:////absolute/path.db"
+ * (SQLAlchemy's reading),
  * or a plain path ending in .db (SQLite). Opening applies migrations, marks
  * runs left RUNNING by a previous process LOST, and loads/indexes the jobs.
  * defaults are copied (used by claims). CHIME_EINVAL with diag for a bad URL,

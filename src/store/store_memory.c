@@ -256,24 +256,45 @@ static int finish_record(struct chime_run *rec, const struct chime_run *run)
     return 0;
 }
 
-static int memory_finish_run(struct chime_store *store, const struct chime_run *run)
+/* finish_run with the lock held. */
+static int finish_locked(struct memory_store *ms, const struct chime_run *run)
 {
-    struct memory_store *ms = ms_of(store);
-    int rc = 0;
-    pthread_mutex_lock(&ms->lock);
+    int rc;
     struct chime_run *rec = ring_find(ms, run->id);
     if (rec && (rc = finish_record(rec, run)) < 0)
-        goto out_unlock;
-    if (!chime__run_set_remove(&ms->running, run->id)) {
-        rc = CHIME_ENOENT; /* not a running run of this store */
-        goto out_unlock;
-    }
+        return rc;
+    if (!chime__run_set_remove(&ms->running, run->id))
+        return CHIME_ENOENT; /* not a running run of this store */
     struct chime__index_entry *e = run->job_id ? chime__index_find(&ms->idx, run->job_id) : NULL;
     if (e && e->n_running > 0)
         e->n_running--;
-out_unlock:
+    return 0;
+}
+
+static int memory_finish_run(struct chime_store *store, const struct chime_run *run)
+{
+    struct memory_store *ms = ms_of(store);
+    pthread_mutex_lock(&ms->lock);
+    int rc = finish_locked(ms, run);
     pthread_mutex_unlock(&ms->lock);
     return rc;
+}
+
+static int memory_finish_runs(struct chime_store *store, const struct chime_run *const *runs,
+                              size_t n, int *out_rcs)
+{
+    struct memory_store *ms = ms_of(store);
+    int first = 0;
+    pthread_mutex_lock(&ms->lock);
+    for (size_t i = 0; i < n; i++) {
+        int rc = finish_locked(ms, runs[i]);
+        if (out_rcs)
+            out_rcs[i] = rc;
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    pthread_mutex_unlock(&ms->lock);
+    return first;
 }
 
 static bool run_matches(const struct chime_run *run, const struct chime_run_filter *f)
@@ -373,6 +394,7 @@ static const struct chime_store_ops memory_ops = {
     .claim_due = memory_claim_due,
     .claim_now = memory_claim_now,
     .finish_run = memory_finish_run,
+    .finish_runs = memory_finish_runs,
     .list_runs = memory_list_runs,
     .prune_runs = memory_prune_runs,
 };

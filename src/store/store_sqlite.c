@@ -217,6 +217,7 @@ static const struct chime_store_ops sqlite_ops = {
     .claim_due = chime__sqlite_claim_due,
     .claim_now = chime__sqlite_claim_now,
     .finish_run = chime__sqlite_finish_run,
+    .finish_runs = chime__sqlite_finish_runs,
     .list_runs = chime__sqlite_list_runs,
     .prune_runs = chime__sqlite_prune_runs,
 };

@@ -70,6 +70,8 @@ void chime__sqlite_pending_clear(struct sqlite_store *ss);
 /** Writes the pending finishes in their own transaction (lock held). 0 or CHIME_ESTORE. */
 int chime__sqlite_flush(struct sqlite_store *ss);
 int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run);
+int chime__sqlite_finish_runs(struct chime_store *store, const struct chime_run *const *runs,
+                              size_t n, int *out_rcs);
 int chime__sqlite_list_runs(struct chime_store *store, const struct chime_run_filter *filter,
                             chime_run_visit_fn visit, void *ctx);
 int chime__sqlite_prune_runs(struct chime_store *store, chime_utime before, size_t keep_per_job);

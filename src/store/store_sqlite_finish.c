@@ -148,24 +148,46 @@ static int queue_finish(struct sqlite_store *ss, const struct chime_run *run)
     return 0;
 }
 
-int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run)
+/* finish_run with the lock held. */
+static int finish_locked(struct sqlite_store *ss, const struct chime_run *run)
 {
-    struct sqlite_store *ss = (struct sqlite_store *)store;
-    int rc = CHIME_ENOENT;
-    pthread_mutex_lock(&ss->lock);
     if (!chime__run_set_remove(&ss->running, run->id))
-        goto out_unlock; /* not a running run of this store */
-    rc = queue_finish(ss, run);
+        return CHIME_ENOENT; /* not a running run of this store */
+    int rc = queue_finish(ss, run);
     if (rc < 0) {
         chime__run_set_add(&ss->running, run->id); /* the slot it just left */
-        goto out_unlock;
+        return rc;
     }
     struct chime__index_entry *e = run->job_id ? chime__index_find(&ss->idx, run->job_id) : NULL;
     if (e && e->n_running > 0)
         e->n_running--;
     if (ss->n_pending >= FLUSH_AT)
         chime__sqlite_flush(ss);
-out_unlock:
+    return 0;
+}
+
+int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)store;
+    pthread_mutex_lock(&ss->lock);
+    int rc = finish_locked(ss, run);
     pthread_mutex_unlock(&ss->lock);
     return rc;
+}
+
+int chime__sqlite_finish_runs(struct chime_store *store, const struct chime_run *const *runs,
+                              size_t n, int *out_rcs)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)store;
+    int first = 0;
+    pthread_mutex_lock(&ss->lock);
+    for (size_t i = 0; i < n; i++) {
+        int rc = finish_locked(ss, runs[i]);
+        if (out_rcs)
+            out_rcs[i] = rc;
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    pthread_mutex_unlock(&ss->lock);
+    return first;
 }
