@@ -82,6 +82,7 @@ class Chimed:
     self.log (so it never blocks on a full pipe) and shown on failures."""
 
     def __init__(self, binary, workdir, db_path, args=(), env=None):
+        """db_path None: no DATABASE_URL in the environment (settings files decide)."""
         self.binary = binary
         self.workdir = workdir
         self.db_path = db_path
@@ -98,7 +99,8 @@ class Chimed:
         return f"sqlite:///{self.db_path}"
 
     def start(self, timeout=15):
-        env = clean_env({"DATABASE_URL": self.db_url, **self.env})
+        env = clean_env({"DATABASE_URL": self.db_url} if self.db_path else {})
+        env.update(self.env)
         self.log = []
         self._listening.clear()
         self.proc = subprocess.Popen(

@@ -19,12 +19,14 @@ def _binary():
 
 @pytest.fixture
 def chimed_factory(tmp_path):
-    """Makes daemons: factory(args=(), env={}, db=None) -> started Chimed. All
-    are stopped at teardown and must exit 0."""
+    """Makes daemons: factory(args=(), env={}, db=None) -> started Chimed
+    (db None: tmp_path/chime.db; False: no DATABASE_URL). All are stopped at
+    teardown and must exit 0."""
     made = []
 
     def make(args=(), env=None, db=None, start=True):
-        d = Chimed(_binary(), str(tmp_path), db or str(tmp_path / "chime.db"), args, env)
+        path = str(tmp_path / "chime.db") if db is None else (db or None)
+        d = Chimed(_binary(), str(tmp_path), path, args, env)
         made.append(d)
         return d.start() if start else d
 
