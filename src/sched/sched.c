@@ -120,8 +120,8 @@ size_t chime_sched_stop(struct chime_sched *sched)
     size_t n_unrun = 0;
     size_t still = chime_pool_stop(sched->pool, sched->config.shutdown_grace_ms, &unrun, &n_unrun);
     for (size_t i = 0; i < n_unrun; i++)
-        chime__sched_item_unstarted(unrun[i].ctx, CHIME_RUN_MISSED,
-                                    "scheduler stopped before the run could start");
+        chime__sched_chain_unstarted(unrun[i].ctx, CHIME_RUN_MISSED,
+                                     "scheduler stopped before the run could start");
     chime__free(unrun);
     size_t abandoned = still ? chime__sched_abandon_running(sched) : 0;
     pthread_mutex_lock(&sched->mu);

@@ -239,13 +239,10 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
     item_done(item);
 }
 
-void chime__sched_item_run(void *ctx)
+static void run_one(struct chime_sched *sched, struct chime__sched_item *item)
 {
-    struct chime__sched_item *item = ctx;
-    struct chime_sched *sched = item->sched;
     if (item->claim.run.started == CHIME_UTIME_NONE)
         item->claim.run.started = chime_clock_now(sched->clock);
-    atomic_store(&item->state, CHIME__ITEM_RUNNING);
     atomic_fetch_add(&sched->n_started, 1);
     chime__sched_emit(sched, CHIME_EVENT_RUN_STARTED, item->claim.job.id, &item->claim.job,
                       &item->claim.run, 0);
@@ -257,17 +254,92 @@ void chime__sched_item_run(void *ctx)
     chime_outcome_release(&out);
 }
 
+/* True when a chained run's time has become older than the misfire grace while
+ * the runs before it in its chain ran (APScheduler checks each run time). */
+static bool chained_run_too_late(struct chime_sched *sched, const struct chime__sched_item *item)
+{
+    int64_t grace_s = chime_job_grace_s(&item->claim.job, &sched->config.defaults);
+    if (grace_s < 0)
+        return false;
+    chime_utime late = chime_clock_now(sched->clock) - item->claim.run.scheduled;
+    return late > grace_s * CHIME_USEC_PER_SEC;
+}
+
+/*
+ * Takes the next run of a chain for this worker: true to run it. A run the
+ * stopper abandoned (and recorded) is released; a run grown too late is
+ * recorded missed. Either way the chain goes on with its next run.
+ */
+static bool chain_take(struct chime_sched *sched, struct chime__sched_item *item)
+{
+    int expected = CHIME__ITEM_QUEUED;
+    pthread_mutex_lock(&sched->mu);
+    bool stopping = sched->stopping;
+    pthread_mutex_unlock(&sched->mu);
+    bool late = !stopping && chained_run_too_late(sched, item);
+    int to = stopping || late ? CHIME__ITEM_FINISHING : CHIME__ITEM_RUNNING;
+    if (!atomic_compare_exchange_strong(&item->state, &expected, to)) {
+        item_done(item); /* abandoned: the stopper recorded it */
+        return false;
+    }
+    if (stopping || late) {
+        chime__sched_item_unstarted(item, CHIME_RUN_MISSED,
+                                    stopping ? "scheduler stopped before the run could start"
+                                             : "misfire_grace_time exceeded while earlier "
+                                               "overdue runs of this job ran");
+        return false;
+    }
+    return true;
+}
+
+/* The next run of the chain after item that this worker takes, or NULL. */
+static struct chime__sched_item *chain_next_taken(struct chime_sched *sched,
+                                                  struct chime__sched_item *item)
+{
+    while (item) {
+        /* Read first: releasing a run may free the block the chain lives in. */
+        struct chime__sched_item *after = item->chain_next;
+        if (chain_take(sched, item))
+            return item;
+        item = after;
+    }
+    return NULL;
+}
+
+void chime__sched_item_run(void *ctx)
+{
+    struct chime__sched_item *item = ctx;
+    struct chime_sched *sched = item->sched;
+    atomic_store(&item->state, CHIME__ITEM_RUNNING);
+    while (item) {
+        struct chime__sched_item *next = item->chain_next; /* item may go with its block */
+        run_one(sched, item);
+        item = chain_next_taken(sched, next);
+    }
+}
+
 void chime__sched_item_unstarted(struct chime__sched_item *item, enum chime_run_status status,
                                  const char *reason)
 {
     struct chime_sched *sched = item->sched;
     struct chime_run *run = &item->claim.run;
+    atomic_store(&item->state, CHIME__ITEM_FINISHING);
     run->status = status;
     run->finished = chime_clock_now(sched->clock);
     chime__free(run->error);
     run->error = chime__strdup(reason);
     record_final(sched, item, 0);
     item_done(item);
+}
+
+void chime__sched_chain_unstarted(struct chime__sched_item *head, enum chime_run_status status,
+                                  const char *reason)
+{
+    while (head) {
+        struct chime__sched_item *next = head->chain_next; /* head may free the block */
+        chime__sched_item_unstarted(head, status, reason);
+        head = next;
+    }
 }
 
 static bool claim_is_last_fire(const struct chime_claim *claim)
@@ -296,6 +368,17 @@ static size_t emit_claim_events(struct chime_sched *sched, struct chime_claim_ba
     return n_running;
 }
 
+/* Chains item after prev when both are scheduled runs of the same job. */
+static void chain_link(struct chime__sched_item *prev, struct chime__sched_item *item)
+{
+    const struct chime_claim *a = &prev->claim, *b = &item->claim;
+    if (a->run.cause != CHIME_CAUSE_SCHEDULE || b->run.cause != CHIME_CAUSE_SCHEDULE ||
+        strcmp(a->job.id, b->job.id) != 0)
+        return;
+    prev->chain_next = item;
+    item->chained = true;
+}
+
 /* Moves the RUNNING claims into a new linked block. NULL on out of memory. */
 static struct chime__sched_block *block_take(struct chime_sched *sched,
                                              struct chime_claim_batch *batch, size_t n_running)
@@ -306,6 +389,7 @@ static struct chime__sched_block *block_take(struct chime_sched *sched,
         return NULL;
     block->prev = NULL;
     block->n_items = 0;
+    block->n_heads = 0;
     atomic_init(&block->n_live, n_running);
     for (size_t i = 0; i < batch->n_claims; i++) {
         struct chime_claim *claim = &batch->claims[i];
@@ -316,8 +400,13 @@ static struct chime__sched_block *block_take(struct chime_sched *sched,
         item->block = block;
         item->claim = *claim; /* moved: the batch keeps an empty claim */
         atomic_init(&item->state, CHIME__ITEM_QUEUED);
+        item->chain_next = NULL;
+        item->chained = false;
         chime_job_init(&claim->job);
         chime_run_init(&claim->run);
+        if (block->n_items > 1)
+            chain_link(&block->items[block->n_items - 2], item);
+        block->n_heads += !item->chained;
     }
     pthread_mutex_lock(&sched->mu);
     block->next = sched->blocks;
@@ -329,23 +418,40 @@ static struct chime__sched_block *block_take(struct chime_sched *sched,
     return block;
 }
 
-static void submit_block(struct chime_sched *sched, struct chime__sched_block *block)
+/*
+ * Submits up to SUBMIT_CHUNK chain heads from *at on; advances *at and
+ * decrements *heads_left. Once the last head is submitted the block may be
+ * freed at any time, so nothing reads it after that.
+ */
+static void submit_chunk(struct chime_sched *sched, struct chime__sched_item *items, size_t *at,
+                         size_t *heads_left)
 {
     struct chime_task tasks[SUBMIT_CHUNK];
-    size_t n_items = block->n_items; /* the block may be freed once its last item is done */
-    for (size_t at = 0; at < n_items; at += SUBMIT_CHUNK) {
-        size_t n = n_items - at < SUBMIT_CHUNK ? n_items - at : SUBMIT_CHUNK;
-        for (size_t i = 0; i < n; i++)
-            tasks[i] = (struct chime_task){ chime__sched_item_run, &block->items[at + i] };
-        int rc = chime_pool_submit_batch(sched->pool, tasks, n);
-        if (rc == 0)
-            continue;
-        for (size_t i = 0; i < n; i++)
-            chime__sched_item_unstarted(
-                    tasks[i].ctx, rc == CHIME_ESHUTDOWN ? CHIME_RUN_MISSED : CHIME_RUN_FAILED,
-                    rc == CHIME_ESHUTDOWN ? "scheduler stopped before the run could start"
-                                          : "could not queue the run: out of memory");
+    size_t n = 0;
+    for (; n < *heads_left && n < SUBMIT_CHUNK; (*at)++) {
+        if (!items[*at].chained)
+            tasks[n++] = (struct chime_task){ chime__sched_item_run, &items[*at] };
     }
+    *heads_left -= n;
+    if (n == 0)
+        return;
+    int rc = chime_pool_submit_batch(sched->pool, tasks, n);
+    if (rc == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        chime__sched_chain_unstarted(
+                tasks[i].ctx, rc == CHIME_ESHUTDOWN ? CHIME_RUN_MISSED : CHIME_RUN_FAILED,
+                rc == CHIME_ESHUTDOWN ? "scheduler stopped before the run could start"
+                                      : "could not queue the run: out of memory");
+}
+
+static void submit_block(struct chime_sched *sched, struct chime__sched_block *block)
+{
+    /* Heads not yet submitted keep the block alive (they and their chains are live). */
+    size_t heads_left = block->n_heads, at = 0;
+    struct chime__sched_item *items = block->items;
+    while (heads_left > 0)
+        submit_chunk(sched, items, &at, &heads_left);
 }
 
 /* Without memory for a block, the runs are still recorded (failed), one by one. */
@@ -378,22 +484,40 @@ void chime__sched_dispatch(struct chime_sched *sched, struct chime_claim_batch *
     submit_block(sched, block);
 }
 
-/* Copies the runs of still-running items, marking them abandoned (locked). */
+/*
+ * Marks an item abandoned if a worker still holds it: a running item (it will
+ * be recorded LOST) or a run chained behind one (it never starts: MISSED).
+ * Returns the state it was taken from, or -1 when it was not taken.
+ */
+static int abandon_item(struct chime__sched_item *item)
+{
+    int expected = CHIME__ITEM_RUNNING;
+    if (atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_ABANDONED))
+        return CHIME__ITEM_RUNNING;
+    expected = CHIME__ITEM_QUEUED;
+    if (item->chained &&
+        atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_ABANDONED))
+        return CHIME__ITEM_QUEUED;
+    return -1;
+}
+
+/* Copies the runs of abandoned items (sched->mu held); MISSED marks those never started. */
 static int collect_abandoned(struct chime_sched *sched, struct chime_run **runs, size_t *n,
-                             size_t *cap)
+                             size_t *cap, size_t *n_lost)
 {
     int rc = 0;
     for (struct chime__sched_block *b = sched->blocks; b; b = b->next) {
         for (size_t i = 0; i < b->n_items; i++) {
-            struct chime__sched_item *item = &b->items[i];
-            int expected = CHIME__ITEM_RUNNING;
-            if (!atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_ABANDONED))
+            int from = abandon_item(&b->items[i]);
+            if (from < 0)
                 continue;
             sched->n_abandoned++;
+            *n_lost += from == CHIME__ITEM_RUNNING;
             if (rc == 0)
                 rc = chime__grow((void **)runs, cap, *n + 1, sizeof(**runs));
-            if (rc == 0 && chime_run_copy(&(*runs)[*n], &item->claim.run) == 0)
-                (*n)++;
+            if (rc == 0 && chime_run_copy(&(*runs)[*n], &b->items[i].claim.run) == 0)
+                (*runs)[(*n)++].status =
+                        from == CHIME__ITEM_QUEUED ? CHIME_RUN_MISSED : CHIME_RUN_RUNNING;
         }
     }
     return rc;
@@ -404,23 +528,26 @@ size_t chime__sched_abandon_running(struct chime_sched *sched)
     struct chime_run *runs = NULL;
     size_t n = 0, cap = 0;
     pthread_mutex_lock(&sched->mu);
-    size_t before = sched->n_abandoned;
-    if (collect_abandoned(sched, &runs, &n, &cap) < 0)
+    size_t n_lost = 0;
+    if (collect_abandoned(sched, &runs, &n, &cap, &n_lost) < 0)
         chime__log(CHIME_LOG_ERROR, "out of memory recording abandoned runs");
-    size_t n_abandoned = sched->n_abandoned - before;
     pthread_mutex_unlock(&sched->mu);
     for (size_t i = 0; i < n; i++) {
         struct chime_run *run = &runs[i];
-        run->status = CHIME_RUN_LOST;
+        bool never_started = run->status == CHIME_RUN_MISSED;
+        run->status = never_started ? CHIME_RUN_MISSED : CHIME_RUN_LOST;
         run->finished = chime_clock_now(sched->clock);
         chime__free(run->error);
-        run->error = chime__strdup("scheduler stopped before the run finished (shutdown grace "
-                                   "exceeded)");
+        run->error = chime__strdup(never_started ? "scheduler stopped before the run could start"
+                                                 : "scheduler stopped before the run finished "
+                                                   "(shutdown grace exceeded)");
         if (sched->store->ops->finish_run(sched->store, run) < 0)
-            chime__log(CHIME_LOG_ERROR, "run %lld: cannot record lost", (long long)run->id);
-        chime__sched_emit(sched, CHIME_EVENT_RUN_LOST, run->job_id, NULL, run, 0);
+            chime__log(CHIME_LOG_ERROR, "run %lld: cannot record %s", (long long)run->id,
+                       chime_run_status_name(run->status));
+        chime__sched_emit(sched, never_started ? CHIME_EVENT_RUN_MISSED : CHIME_EVENT_RUN_LOST,
+                          run->job_id, NULL, run, 0);
         chime_run_release(run);
     }
     chime__free(runs);
-    return n_abandoned;
+    return n_lost;
 }

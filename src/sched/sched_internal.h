@@ -19,7 +19,8 @@ enum chime__item_state {
     CHIME__ITEM_QUEUED = 0,
     CHIME__ITEM_RUNNING,
     CHIME__ITEM_FINISHING, /* the worker is recording its outcome */
-    CHIME__ITEM_ABANDONED, /* the stopper recorded it LOST; the worker must not touch the store */
+    CHIME__ITEM_ABANDONED, /* the stopper recorded it (LOST, or MISSED if it never started);
+                            * the worker must not touch the store */
 };
 
 struct chime__sched_block;
@@ -31,6 +32,11 @@ struct chime__sched_item {
     atomic_int state;
     int64_t duration_us;                /* how long the call took (once finished) */
     struct chime__sched_item *fin_next; /* link in the finished queue */
+    /* APS-COMPAT: the due times one claim gave a job run back to back in one
+     * instance (APScheduler's run_times list): the first is submitted to the
+     * pool, its worker then runs chain_next and so on. */
+    struct chime__sched_item *chain_next;
+    bool chained; /* not the first of its chain: never submitted on its own */
 };
 
 /* One allocation per dispatched batch of RUNNING claims, linked while live. */
@@ -39,6 +45,7 @@ struct chime__sched_block {
     struct chime__sched_block *next;
     atomic_size_t n_live;
     size_t n_items;
+    size_t n_heads; /* items that start a chain (submitted to the pool) */
     struct chime__sched_item items[];
 };
 
@@ -103,6 +110,9 @@ void chime__sched_dispatch(struct chime_sched *sched, struct chime_claim_batch *
 /* The pool task running one item. */
 void chime__sched_item_run(void *ctx);
 /* Records an item that never started (status + reason) and releases it. */
+/* chime__sched_item_unstarted for a chain head and every run chained after it. */
+void chime__sched_chain_unstarted(struct chime__sched_item *head, enum chime_run_status status,
+                                  const char *reason);
 void chime__sched_item_unstarted(struct chime__sched_item *item, enum chime_run_status status,
                                  const char *reason);
 /* Marks still-running items abandoned and records them LOST; returns how many. */

@@ -620,6 +620,87 @@ static void test_sched_graceful_stop_waits_for_running_job(void **state)
     assert_int_equal(chime_sched_stop(f->sched), 0); /* idempotent */
 }
 
+/* APS-COMPAT: overdue times of one claim run back to back in ONE instance, so
+ * max_instances=1 does not skip them and they never overlap. */
+static void test_sched_catch_up_runs_back_to_back_in_one_instance(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"block-catchup\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10},\"coalesce\":false,"
+               "\"misfire_grace_time\":3600,\"max_instances\":1}");
+    advance(f, 50 * SEC); /* due: 10 s .. 50 s, five times */
+    assert_int_equal(chime_sched_run_due(f->sched, NULL), 0);
+    gate_wait_entered(&f->gate, 1);
+    struct chime_sched_stats st;
+    chime_sched_stats(f->sched, &st);
+    assert_int_equal(st.in_flight, 5); /* all five dispatched... */
+    assert_int_equal(st.busy, 1);      /* ...one running, the others chained behind it, */
+    assert_int_equal(st.queued, 0);    /* not waiting in the pool for another worker */
+    gate_open(&f->gate);
+    chime_sched_drain(f->sched);
+    struct runs r;
+    runs_of(f, "block-catchup", &r);
+    assert_int_equal(r.n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(r.status[i], CHIME_RUN_SUCCEEDED);
+        assert_int_equal(r.scheduled[i], T0 + (chime_utime)(i + 1) * 10 * SEC);
+    }
+    assert_int_equal(f->gate.entered, 5);
+}
+
+/* Each chained time is checked against the grace when its turn comes. */
+static void test_sched_catch_up_rechecks_misfire_grace(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"block-late\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10},\"coalesce\":false,"
+               "\"misfire_grace_time\":30}");
+    advance(f, 30 * SEC); /* due: 10 s, 20 s, 30 s, all within 30 s of now */
+    assert_int_equal(chime_sched_run_due(f->sched, NULL), 0);
+    gate_wait_entered(&f->gate, 1);
+    advance(f, 25 * SEC); /* the first run takes 25 s: 20 s is now 35 s late, 30 s 25 s */
+    gate_open(&f->gate);
+    chime_sched_drain(f->sched);
+    struct runs r;
+    runs_of(f, "block-late", &r);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.status[0], CHIME_RUN_SUCCEEDED);
+    assert_int_equal(r.status[1], CHIME_RUN_MISSED);
+    assert_non_null(strstr(r.error[1], "misfire_grace_time"));
+    assert_int_equal(r.status[2], CHIME_RUN_SUCCEEDED);
+}
+
+/* Stopping during a catch-up: the running time is lost, the chained ones never start. */
+static void test_sched_stop_during_catch_up_records_the_rest_missed(void **state)
+{
+    struct fixture *f = *state;
+    teardown(state); /* reopen with no shutdown grace */
+    f = chime__calloc(1, sizeof(*f));
+    *state = f;
+    assert_int_equal(fixture_open(f, 2, 0), 0);
+    add_job(f, "{\"id\":\"block-stop\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10},\"coalesce\":false,"
+               "\"misfire_grace_time\":3600}");
+    advance(f, 30 * SEC);
+    assert_int_equal(chime_sched_run_due(f->sched, NULL), 0);
+    gate_wait_entered(&f->gate, 1);
+    assert_int_equal(chime_sched_stop(f->sched), 1);
+    struct runs r;
+    runs_of(f, "block-stop", &r);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.status[0], CHIME_RUN_LOST);
+    assert_int_equal(r.status[1], CHIME_RUN_MISSED);
+    assert_int_equal(r.status[2], CHIME_RUN_MISSED);
+    gate_open(&f->gate); /* the abandoned run returns; nothing is recorded twice */
+    chime_sched_free(f->sched);
+    f->sched = NULL;
+    runs_of(f, "block-stop", &r);
+    assert_int_equal(r.status[0], CHIME_RUN_LOST);
+    assert_int_equal(r.status[1], CHIME_RUN_MISSED);
+    assert_int_equal(r.status[2], CHIME_RUN_MISSED);
+    assert_int_equal(f->gate.entered, 1);
+}
+
 static void test_sched_stop_records_lost_and_unstarted_runs(void **state)
 {
     struct fixture *f = *state;
@@ -740,6 +821,9 @@ int main(void)
         T(test_sched_coalesce_runs_latest_and_records_the_rest),
         T(test_sched_no_coalesce_runs_each_overdue_time),
         T(test_sched_max_instances_skips_while_running),
+        T(test_sched_catch_up_runs_back_to_back_in_one_instance),
+        T(test_sched_catch_up_rechecks_misfire_grace),
+        T(test_sched_stop_during_catch_up_records_the_rest_missed),
         T(test_sched_pause_stops_fires_resume_restarts),
         T(test_sched_remove_job_stops_it),
         T(test_sched_run_now_outside_schedule),
