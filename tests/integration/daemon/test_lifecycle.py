@@ -190,3 +190,48 @@ def test_database_url_from_dotenv(chimed_factory, tmp_path):
     assert db.exists()
     d2 = chimed_factory(db=False)
     assert len(d2.req("GET", "/schedule/jobs").json()) == 1
+
+
+def test_non_loopback_with_token_or_insecure_flag_starts(chimed_factory):
+    d = chimed_factory(args=["--host", "0.0.0.0"], env={"CHIME_API_TOKEN": "t0ken"})
+    assert d.req("GET", "/schedule/jobs", headers={"Authorization": "Bearer t0ken"}).status == 200
+    d2 = chimed_factory(args=["--host", "0.0.0.0", "--insecure-listen"], db=False,
+                        env={"DATABASE_URL": "memory://"})
+    assert d2.req("GET", "/schedule/jobs").status == 200
+
+
+def test_help_lists_every_setting(tmp_path):
+    build = os.environ["CHIME_BUILD_DIR"]
+    p = subprocess.run([os.path.join(build, "chimed"), "--help"], cwd=tmp_path, env=clean_env(),
+                       capture_output=True, timeout=15)
+    assert p.returncode == 0, p.stderr
+    text = (p.stdout + p.stderr).decode()
+    for env, flag in [("DATABASE_URL", None), ("SCHEDULER_MAX_WORKERS", None),
+                      ("SCHEDULER_MISFIRE_GRACE_TIME", None), ("SCHEDULER_COALESCE", None),
+                      ("SCHEDULER_TIMEZONE", None), ("CHIME_HOST", "--host"),
+                      ("CHIME_PORT", "--port"), ("CHIME_API_TOKEN", None),
+                      ("CHIME_INSECURE_LISTEN", "--insecure-listen"),
+                      ("CHIME_LOG_LEVEL", "--log-level"),
+                      ("CHIME_HISTORY_MAX_AGE", "--history-max-age"),
+                      ("CHIME_HISTORY_MAX_RUNS", "--history-max-runs"),
+                      ("CHIME_PLUGIN_DIR", "--plugin-dir"),
+                      ("CHIME_SHUTDOWN_GRACE", "--shutdown-grace"),
+                      ("CHIME_NODE_NAME", "--node-name"), ("CHIME_MAX_BODY", "--max-body"),
+                      ("CHIME_REQUEST_TIMEOUT", "--request-timeout"),
+                      ("CHIME_MAX_CONNECTIONS", "--max-connections")]:
+        assert env in text, env
+        assert flag is None or flag in text, flag
+    assert "--api-token" not in text  # secrets stay out of argv
+
+
+def test_node_name_recorded_in_runs(chimed_factory):
+    d = chimed_factory(args=["--node-name", "itest-node-7"])
+    job = d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "cron",
+                                           "trigger_args": {"hour": 3}}).json()
+    run_id = d.req("POST", f"/schedule/jobs/{job['id']}/run").json()["run_id"]
+
+    def done():
+        rs = d.req("GET", f"/schedule/jobs/{job['id']}/runs").json()["runs"]
+        return [r for r in rs if r["id"] == run_id and r["status"] != "running"]
+    got = poll(done, 10)
+    assert got and got[0]["node"] == "itest-node-7", got
