@@ -3,6 +3,7 @@ rejected request must leave GET /schedule/jobs exactly as it was, and nothing
 a client sends may ever produce a 500."""
 import json
 import random
+import re
 import socket
 import time
 
@@ -316,4 +317,64 @@ def test_never_500_on_odd_paths(seeded):
                          ("DELETE", "/schedule/jobs/%2e%2e"), ("GET", "//schedule//jobs")]:
         r = d.req(method, path)
         assert r.status < 500, (method, path, r)
+    unchanged(d, listing)
+
+
+def test_stalled_body_closed(chimed_factory):
+    d = chimed_factory(args=["--request-timeout", "2s"])
+    listing = d.req("GET", "/schedule/jobs").json()
+    s = connect(d.port)
+    s.sendall(b"POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100\r\n\r\n{\"fu")
+    t0 = time.monotonic()
+    data, closed = read_until_close(s, 8)
+    s.close()
+    assert closed and time.monotonic() - t0 <= 6, "a stalled body kept its connection"
+    assert b" 200 " not in data[:20]
+    unchanged(d, listing)
+
+
+def test_pipelined_requests_all_answered(chimed):
+    s = connect(chimed.port)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data, closed = read_until_close(s, 5)
+    s.close()
+    assert closed
+    assert [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)] == [200, 404, 200], data
+
+
+def test_expect_100_continue(chimed):
+    body = json.dumps(GOOD).encode()
+    s = connect(chimed.port)
+    s.sendall(b"POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+    first = s.recv(100)
+    assert first.startswith(b"HTTP/1.1 100"), first
+    s.sendall(body)
+    data, _ = read_until_close(s, 5)
+    s.close()
+    assert b"HTTP/1.1 200" in first + data, data[:200]
+    assert len(chimed.req("GET", "/schedule/jobs").json()) == 1
+
+
+def test_huge_url_and_bad_chunks_rejected(seeded):
+    d, listing = seeded
+    for raw, allowed in [
+            (b"GET /schedule/jobs/" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", (400, 414, 431)),
+            (b"POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", (400, 422)),
+            (b"POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             b"Content-Length: -5\r\n\r\n", (400,)),
+            (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", (400, 505))]:
+        s = connect(d.port)
+        try:
+            s.sendall(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data, closed = read_until_close(s, 5)
+        s.close()
+        assert data or closed
+        if data:
+            assert int(data.split(b" ", 2)[1]) in allowed, data[:200]
     unchanged(d, listing)
