@@ -130,7 +130,7 @@ class Reference:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -255,3 +255,21 @@ def test_same_requests_same_answers(reference, chimed_factory):
     if never[0] == 200 and never[1].get("next_run_time") is not None:
         problems.append("never-fires: the reference stored it with a next run time")
     assert not problems, "\n".join(problems)
+
+
+def test_negative_interval(reference, chimed_factory):
+    """The reference accepts a negative interval (200) and its scheduler then
+    spins: the service stops answering. chime refuses it with a 400."""
+    chimed = chimed_factory()
+    body = {"func": "app.jobs.registry:purge_expired_sessions", "trigger": "interval",
+            "trigger_args": {"seconds": -1}}
+    got = chimed.req("POST", "/schedule/jobs", body)
+    assert got.status == 400 and "seconds" in got.json()["detail"], got
+    assert chimed.req("GET", "/schedule/jobs").json() == []
+    assert reference.req("POST", "/schedule/jobs", body).status == 200
+    try:
+        request(reference.port, "GET", "/schedule/jobs", timeout=3)
+        wedged = False
+    except OSError:
+        wedged = True
+    assert wedged, "the reference answered after a negative interval (it used to hang)"
