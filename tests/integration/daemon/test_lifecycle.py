@@ -235,3 +235,43 @@ def test_node_name_recorded_in_runs(chimed_factory):
         return [r for r in rs if r["id"] == run_id and r["status"] != "running"]
     got = poll(done, 10)
     assert got and got[0]["node"] == "itest-node-7", got
+
+
+def _manual_runs(d, n):
+    """A job that never fires on its own, run n times by hand; its id and the
+    run ids, newest first, once all have finished."""
+    job_id = d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "cron",
+                                              "trigger_args": {"hour": 3, "day": 1,
+                                                               "month": 1}}).json()["id"]
+    for _ in range(n):
+        r = d.req("POST", f"/schedule/jobs/{job_id}/run")
+        assert r.status == 202, r
+
+    def done():
+        rs = d.req("GET", f"/schedule/jobs/{job_id}/runs").json()["runs"]
+        return len(rs) == n and all(r["status"] == "succeeded" for r in rs) and rs
+    rs = poll(done, 10)
+    assert rs, d.log_text()
+    return job_id, [r["id"] for r in rs]
+
+
+def test_history_max_runs_applied_at_start(chimed_factory):
+    d = chimed_factory()
+    job_id, ids = _manual_runs(d, 5)
+    assert d.stop() == 0
+    d2 = chimed_factory(args=["--history-max-runs", "2"])
+
+    def kept():
+        return [r["id"] for r in d2.req("GET", f"/schedule/jobs/{job_id}/runs").json()["runs"]]
+    assert poll(lambda: len(kept()) == 2, 5), kept()
+    assert kept() == ids[:2]
+
+
+def test_history_max_age_applied_at_start(chimed_factory):
+    d = chimed_factory()
+    job_id, _ = _manual_runs(d, 3)
+    assert d.stop() == 0
+    time.sleep(1.5)  # the runs become older than the 1 s retention below
+    d2 = chimed_factory(env={"CHIME_HISTORY_MAX_AGE": "1s"})
+    assert poll(lambda: d2.req("GET", f"/schedule/jobs/{job_id}/runs").json()["runs"] == [], 5)
+    assert d2.req("GET", f"/schedule/jobs/{job_id}").status == 200  # the job stays
