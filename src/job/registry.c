@@ -150,6 +150,14 @@ static int bind_defaults(const struct chime_func *fn, json_t *bound, struct chim
     return 0;
 }
 
+/* Value checks beyond the parameter types; only the `chime` module has any. */
+static int bind_check(const struct chime_func *fn, const json_t *bound, struct chime_diag *diag)
+{
+    if (strcmp(fn->module, chime__module_chime.name) == 0)
+        return chime__module_chime_check(fn, bound, diag);
+    return 0;
+}
+
 int chime_registry_bind(const struct chime_func *fn, const json_t *args, const json_t *kwargs,
                         json_t **out_kwargs, struct chime_diag *diag)
 {
@@ -165,6 +173,8 @@ int chime_registry_bind(const struct chime_func *fn, const json_t *args, const j
         rc = bind_kwargs(fn, kwargs, bound, diag);
     if (rc == 0)
         rc = bind_defaults(fn, bound, diag);
+    if (rc == 0)
+        rc = bind_check(fn, bound, diag);
     if (rc == CHIME_ENOMEM)
         chime_diag_set(diag, rc, "", "out of memory binding the arguments");
     if (rc == 0 && out_kwargs) {

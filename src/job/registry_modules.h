@@ -15,7 +15,7 @@ struct chime__module {
     size_t n_funcs;
 };
 
-/* `chime`: noop, fail. */
+/* `chime`: fail, noop, sleep. */
 extern const struct chime__module chime__module_chime;
 /* `app.jobs.registry`: send_daily_digest, purge_expired_sessions, generate_weekly_report. */
 extern const struct chime__module chime__module_app_jobs_registry;
@@ -26,5 +26,13 @@ extern const struct chime__module chime__module_app_jobs_registry;
  */
 const char *chime__call_str(const struct chime_call *call, size_t pos, const char *name,
                             const char *dflt);
+
+/**
+ * Checks the values of a bound call of a `chime` function beyond their JSON
+ * types (chime:sleep's seconds must lie in 0..86400): 0, or CHIME_EINVAL with
+ * diag naming the field ("kwargs.seconds"). Borrows fn and bound; thread-safe.
+ */
+int chime__module_chime_check(const struct chime_func *fn, const json_t *bound,
+                              struct chime_diag *diag);
 
 #endif /* CHIME_JOB_REGISTRY_MODULES_H */

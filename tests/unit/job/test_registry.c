@@ -1,13 +1,18 @@
 /*
  * Unit tests of the function registry: "module:function" lookup with its two
  * distinct failures, Python-style binding of args/kwargs, listing order, and
- * the shipped functions themselves (chime:noop, chime:fail, app.jobs.registry).
+ * the shipped functions themselves (chime:noop, chime:fail, chime:sleep,
+ * app.jobs.registry), including chime:sleep's range check at bind time and its
+ * real sleeping (fractional seconds, signals that interrupt it).
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -27,7 +32,9 @@ static const struct chime_func *find_ok(const char *name)
 static void test_find_resolves_every_shipped_function(void **state)
 {
     (void)state;
-    static const char *names[] = { "chime:noop", "chime:fail",
+    static const char *names[] = { "chime:noop",
+                                   "chime:fail",
+                                   "chime:sleep",
                                    "app.jobs.registry:send_daily_digest",
                                    "app.jobs.registry:purge_expired_sessions",
                                    "app.jobs.registry:generate_weekly_report" };
@@ -201,6 +208,7 @@ static void test_foreach_lists_modules_in_order_names_sorted(void **state)
     assert_true(l.n >= 5);
     assert_string_equal(l.names[0], "chime:fail");
     assert_string_equal(l.names[1], "chime:noop");
+    assert_string_equal(l.names[2], "chime:sleep");
     for (size_t i = 1; i < l.n; i++) {
         const char *a = l.names[i - 1], *b = l.names[i];
         size_t ma = (size_t)(strchr(a, ':') - a), mb = (size_t)(strchr(b, ':') - b);
@@ -272,6 +280,98 @@ static void test_fail_under_allocation_failure_still_fails(void **state)
     chime_outcome_release(NULL);
 }
 
+static void test_sleep_binds_seconds_in_range(void **state)
+{
+    (void)state;
+    const struct chime_func *fn = find_ok("chime:sleep");
+    expect_bound(fn, NULL, NULL, "{\"seconds\":1}");
+    expect_bound(fn, "[0.25]", NULL, "{\"seconds\":0.25}");
+    expect_bound(fn, NULL, "{\"seconds\": 0}", "{\"seconds\":0}");
+    expect_bound(fn, NULL, "{\"seconds\": 86400}", "{\"seconds\":86400}");
+    expect_bound(fn, "[2]", "{}", "{\"seconds\":2}");
+    expect_refused(fn, NULL, "{\"seconds\": -1}", "kwargs.seconds", "kwargs.seconds");
+    expect_refused(fn, NULL, "{\"seconds\": -0.001}", "kwargs.seconds", "0 to 86400 seconds");
+    expect_refused(fn, NULL, "{\"seconds\": 86400.5}", "kwargs.seconds", "got 86400.5");
+    expect_refused(fn, "[100000]", NULL, "kwargs.seconds", "got 100000");
+    expect_refused(fn, NULL, "{\"seconds\": \"1\"}", "kwargs", "must be a number");
+    expect_refused(fn, "[1, 2]", NULL, "args", "takes 1 positional argument but 2");
+    expect_refused(fn, NULL, "{\"secs\": 1}", "kwargs", "unexpected keyword argument 'secs'");
+    /* Other functions have no value checks: a negative number passes their types. */
+    expect_bound(&test_fn, "[-5]", NULL,
+                 "{\"anything\":null,\"count\":-5,\"flag\":false,\"items\":[],\"opts\":{},"
+                 "\"ratio\":0.5}");
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Calls chime:sleep with kwargs text; returns the seconds it took. */
+static double timed_sleep(const char *kwargs, struct chime_outcome *o)
+{
+    double t0 = mono_s();
+    call("chime:sleep", "[]", kwargs, o);
+    return mono_s() - t0;
+}
+
+static void test_sleep_sleeps_fractional_seconds(void **state)
+{
+    (void)state;
+    struct chime_outcome o;
+    double took = timed_sleep("{\"seconds\": 0.3}", &o);
+    assert_true(o.ok);
+    assert_null(o.error);
+    assert_string_equal(o.output, "slept 0.3 s");
+    assert_true(took >= 0.3);
+    assert_true(took < 2.0);
+    chime_outcome_release(&o);
+    took = timed_sleep("{\"seconds\": 0}", &o);
+    assert_true(o.ok);
+    assert_string_equal(o.output, "slept 0 s");
+    assert_true(took < 0.2);
+    chime_outcome_release(&o);
+    /* Called without binding (a value the bind check refuses): fails at once. */
+    took = timed_sleep("{\"seconds\": -3}", &o);
+    assert_false(o.ok);
+    assert_non_null(strstr(o.error, "between 0 and 86400"));
+    assert_null(o.output);
+    assert_true(took < 0.2);
+    chime_outcome_release(&o);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+static void test_sleep_sleeps_through_signals(void **state)
+{
+    (void)state;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm; /* no SA_RESTART: nanosleep returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+    struct itimerval every = { { 0, 50000 }, { 0, 50000 } }, off;
+    memset(&off, 0, sizeof(off));
+    alarms = 0;
+    assert_int_equal(setitimer(ITIMER_REAL, &every, NULL), 0);
+    struct chime_outcome o;
+    double took = timed_sleep("{\"seconds\": 0.4}", &o);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    assert_true(alarms >= 3);
+    assert_true(o.ok);
+    assert_true(took >= 0.4);
+    chime_outcome_release(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +384,9 @@ int main(void)
         cmocka_unit_test(test_foreach_lists_modules_in_order_names_sorted),
         cmocka_unit_test(test_shipped_functions_run),
         cmocka_unit_test(test_fail_under_allocation_failure_still_fails),
+        cmocka_unit_test(test_sleep_binds_seconds_in_range),
+        cmocka_unit_test(test_sleep_sleeps_fractional_seconds),
+        cmocka_unit_test(test_sleep_sleeps_through_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
