@@ -40,18 +40,28 @@ static int field_text(const json_t *value, const char *field, char *buf, size_t 
                           chime__targ_type_name(value));
 }
 
+/* Whether args has key with a value other than null (null = not given). */
+static bool given(const json_t *args, const char *key)
+{
+    json_t *v = json_object_get(args, key);
+    return v && !json_is_null(v);
+}
+
 static int last_given_field(const json_t *args)
 {
     int last = -1;
-    for (int f = 0; f < CHIME__CF_COUNT; f++) {
-        json_t *v = json_object_get(args, chime__cron_field_names[f]);
-        if (v && !json_is_null(v))
+    for (int f = 0; f < CHIME__CF_COUNT; f++)
+        if (given(args, chime__cron_field_names[f]))
             last = f;
-    }
     return last;
 }
 
-/* APScheduler's keyword fields; given ones are copied into trig->args. */
+/*
+ * APScheduler's keyword fields; given ones are copied into trig->args.
+ * APS-COMPAT: CronTrigger.__init__ gives the DEFAULT_VALUES only to fields
+ * after the last given (non-None) one and "*" to all others, so with no field
+ * given every field is "*": the trigger fires every second.
+ */
 static int cron_fields(struct chime_trigger *trig, const json_t *args, struct chime_diag *diag)
 {
     int last = last_given_field(args);
@@ -59,7 +69,7 @@ static int cron_fields(struct chime_trigger *trig, const json_t *args, struct ch
         const char *name = chime__cron_field_names[f];
         json_t *value = json_object_get(args, name);
         char field[64], num[32];
-        const char *expr = f > last ? field_defaults[f] : "*";
+        const char *expr = last >= 0 && f > last ? field_defaults[f] : "*";
         int rc;
         snprintf(field, sizeof(field), "trigger_args.%s", name);
         if (value && json_is_null(value))
@@ -80,8 +90,7 @@ static int crontab_line(struct chime_trigger *trig, const json_t *args, struct c
     const char *field = "trigger_args.crontab";
     json_t *value = json_object_get(args, "crontab");
     for (int f = 0; f < CHIME__CF_COUNT; f++) {
-        json_t *v = json_object_get(args, chime__cron_field_names[f]);
-        if (v && !json_is_null(v))
+        if (given(args, chime__cron_field_names[f]))
             return chime_diag_set(diag, CHIME_EINVAL, field,
                                   "%s cannot be combined with trigger_args.%s: give either a "
                                   "crontab line or keyword fields.",
@@ -112,10 +121,10 @@ static const char *never_field(struct chime_trigger *trig, const json_t *args, c
     trig->end = end;
     if (fires_without_end)
         return "trigger_args.end_date";
-    if (json_object_get(args, "crontab"))
+    if (given(args, "crontab"))
         return "trigger_args.crontab";
     for (int i = 0; i < 5; i++)
-        if (json_object_get(args, chime__cron_field_names[date_field_ids[i]]))
+        if (given(args, chime__cron_field_names[date_field_ids[i]]))
             return date_fields[i];
     return "trigger_args";
 }
@@ -133,7 +142,7 @@ int chime__cron_parse(struct chime_trigger *trig, const json_t *args, chime_utim
     trig->cron = chime__calloc(1, sizeof(*trig->cron));
     if (!trig->cron)
         return chime_diag_set(diag, CHIME_ENOMEM, "trigger_args", "Out of memory.");
-    if (json_object_get(args, "crontab") && !json_is_null(json_object_get(args, "crontab")))
+    if (given(args, "crontab"))
         rc = crontab_line(trig, args, diag);
     else
         rc = cron_fields(trig, args, diag);

@@ -36,6 +36,11 @@ static int find_kind(const char *kind, struct chime_diag *diag)
                           kind);
 }
 
+/*
+ * APS-COMPAT: CronTrigger and IntervalTrigger test `if timezone:`, so null and
+ * "" both mean the default zone; DateTrigger passes "" to pytz, which raises
+ * UnknownTimeZoneError: chime refuses "" for a date trigger.
+ */
 static int resolve_zone(struct chime_trigger *trig, const json_t *args,
                         const struct chime_zone *default_zone, struct chime_diag *diag)
 {
@@ -48,6 +53,8 @@ static int resolve_zone(struct chime_trigger *trig, const json_t *args,
         return chime_diag_set(diag, CHIME_EINVAL, field,
                               "%s must be an IANA time zone name string, not a %s.", field,
                               chime__targ_type_name(value));
+    if (json_string_length(value) == 0 && trig->kind != CHIME_TRIGGER_DATE)
+        return 0;
     int rc = chime_zone_find(json_string_value(value), &trig->zone);
     if (rc == CHIME_ENOENT || rc == CHIME_EINVAL)
         return chime_diag_set(diag, CHIME_EINVAL, field,

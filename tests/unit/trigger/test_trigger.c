@@ -163,7 +163,6 @@ static void test_parse_rejects_bad_interval_and_date(void **state)
     parse_bad("interval", "{\"hours\": \"1\"}", CHIME_EINVAL, "trigger_args.hours", "number");
     parse_bad("interval", "{\"weeks\": 1e300}", CHIME_EINVAL, "trigger_args.weeks", "too large");
     parse_bad("interval", "{\"seconds\": 1e-9}", CHIME_EINVAL, "trigger_args.seconds", "zero");
-    parse_bad("date", "{}", CHIME_EINVAL, "trigger_args.run_date", "required");
     parse_bad("date", "{\"run_date\": \"2026-13-01T00:00:00Z\"}", CHIME_EINVAL,
               "trigger_args.run_date", "");
 }
@@ -278,6 +277,131 @@ static void test_date_fires_once(void **state)
     /* A past run_date is accepted and comes due at once. */
     expect_fires("date", "{\"run_date\": \"2020-01-01T00:00:00Z\"}", "2026-06-01T00:00:00Z", 3,
                  "2020-01-01T00:00:00+00:00");
+}
+
+/* Expected sequences computed by APScheduler 3.9.1's CronTrigger(**args) at the same now. */
+static void test_cron_without_fields_fires_every_second(void **state)
+{
+    (void)state;
+    const char *now = "2026-06-01T12:00:00.5Z";
+    const char *every = "2026-06-01T12:00:01+00:00 2026-06-01T12:00:02+00:00 "
+                        "2026-06-01T12:00:03+00:00";
+    expect_fires("cron", "{}", now, 3, every);
+    expect_fires("cron", "{\"timezone\": \"UTC\"}", now, 3, every);
+    expect_fires("cron", "{\"hour\": null, \"week\": null, \"day_of_week\": null}", now, 3, every);
+    expect_fires("cron", "{\"start_date\": null, \"end_date\": null, \"jitter\": null}", now, 3,
+                 every);
+    expect_fires("cron", "{\"timezone\": \"Europe/Berlin\"}", now, 2,
+                 "2026-06-01T14:00:01+02:00 2026-06-01T14:00:02+02:00");
+    expect_fires("cron", "{\"start_date\": \"2026-07-01T00:00:00Z\"}", now, 2,
+                 "2026-07-01T00:00:00+00:00 2026-07-01T00:00:01+00:00");
+    struct chime_trigger *trig = parse_ok("cron", "{}", now);
+    char *text = chime_trigger_describe(trig);
+    assert_string_equal(text, "cron: every second");
+    chime__free(text);
+    chime_trigger_unref(trig);
+}
+
+/* week and day_of_week default to "*" below a given field; a given "*" still counts as given. */
+static void test_cron_week_and_dow_defaults(void **state)
+{
+    (void)state;
+    const char *now = "2026-06-01T12:00:00.5Z";
+    expect_fires("cron", "{\"week\": 3}", now, 2,
+                 "2027-01-18T00:00:00+00:00 2027-01-19T00:00:00+00:00");
+    expect_fires("cron", "{\"week\": 3, \"day_of_week\": null}", now, 2,
+                 "2027-01-18T00:00:00+00:00 2027-01-19T00:00:00+00:00");
+    expect_fires("cron", "{\"day_of_week\": \"mon\"}", now, 2,
+                 "2026-06-08T00:00:00+00:00 2026-06-15T00:00:00+00:00");
+    expect_fires("cron", "{\"week\": \"*\"}", now, 2,
+                 "2026-06-02T00:00:00+00:00 2026-06-03T00:00:00+00:00");
+    expect_fires("cron", "{\"day_of_week\": \"*\"}", now, 2,
+                 "2026-06-02T00:00:00+00:00 2026-06-03T00:00:00+00:00");
+}
+
+/* JSON null is "not given", like a Python keyword argument left at None. */
+static void test_null_args_mean_not_given(void **state)
+{
+    (void)state;
+    const char *now = "2026-06-01T12:00:00.5Z";
+    expect_fires("cron", "{\"day\": 5, \"hour\": null}", now, 2,
+                 "2026-06-05T00:00:00+00:00 2026-07-05T00:00:00+00:00");
+    expect_fires("cron", "{\"hour\": 3, \"day\": null, \"timezone\": null}", now, 2,
+                 "2026-06-02T03:00:00+00:00 2026-06-03T03:00:00+00:00");
+    expect_fires("cron", "{\"year\": null, \"second\": \"*/15\", \"crontab\": null}", now, 2,
+                 "2026-06-01T12:00:15+00:00 2026-06-01T12:00:30+00:00");
+    expect_fires("interval",
+                 "{\"minutes\": 5, \"seconds\": null, \"weeks\": null, \"start_date\": null, "
+                 "\"end_date\": null, \"timezone\": null, \"jitter\": null}",
+                 now, 2, "2026-06-01T12:05:00.500000+00:00 2026-06-01T12:10:00.500000+00:00");
+    expect_fires("date", "{\"run_date\": \"2026-07-01T12:00:00\", \"timezone\": null}", now, 2,
+                 "2026-07-01T12:00:00+00:00");
+    /* A null field is never the one blamed for a spec that cannot fire. */
+    parse_bad("cron", "{\"day_of_week\": null, \"month\": 2, \"day\": 30}", CHIME_ENEVER,
+              "trigger_args.day", "never");
+    parse_bad("cron", "{\"day\": null, \"week\": null, \"month\": 2, \"year\": 2020}", CHIME_ENEVER,
+              "trigger_args.month", "never");
+}
+
+/* DateTrigger(run_date=None) is datetime.now(tz): once, at creation time. */
+static void test_date_without_run_date_runs_now(void **state)
+{
+    (void)state;
+    const char *now = "2026-06-01T12:00:00.25Z";
+    expect_fires("date", "{}", now, 3, "2026-06-01T12:00:00.250000+00:00");
+    expect_fires("date", "{\"run_date\": null}", now, 3, "2026-06-01T12:00:00.250000+00:00");
+    expect_fires("date", "{\"run_date\": null, \"timezone\": \"Asia/Tokyo\"}", now, 3,
+                 "2026-06-01T21:00:00.250000+09:00");
+    /* The normalized args keep that instant: a store reload does not move it. */
+    struct chime_trigger *trig = parse_ok("date", "{}", now), *again = NULL;
+    json_t *norm = chime_trigger_args_json(trig);
+    assert_string_equal(json_string_value(json_object_get(norm, "run_date")),
+                        "2026-06-01T12:00:00.250000+00:00");
+    assert_int_equal(chime_trigger_parse("date", norm, chime_zone_utc(), T("2026-06-02T00:00:00Z"),
+                                         &again, NULL),
+                     0);
+    assert_true(chime_trigger_next_exact(again, CHIME_UTIME_NONE, T("2026-06-02T00:00:00Z")) ==
+                T(now));
+    chime_trigger_unref(again);
+    json_decref(norm);
+    chime_trigger_unref(trig);
+}
+
+/* The zone a trigger gets from args under a Europe/Berlin default zone, or the error. */
+static int zone_of(const char *kind, const char *args, const char **zone, struct chime_diag *diag)
+{
+    const struct chime_zone *berlin = NULL;
+    struct chime_trigger *trig = NULL;
+    json_t *a = json_loads(args, 0, NULL);
+    assert_int_equal(chime_zone_find("Europe/Berlin", &berlin), 0);
+    int rc = chime_trigger_parse(kind, a, berlin, T("2026-06-01T00:00:00Z"), &trig, diag);
+    *zone = rc == 0 ? chime_zone_name(chime_trigger_zone(trig)) : NULL;
+    chime_trigger_unref(trig);
+    json_decref(a);
+    return rc;
+}
+
+/*
+ * timezone "" is falsy for CronTrigger and IntervalTrigger (`if timezone:`):
+ * the default zone. DateTrigger calls astimezone("") -> pytz's
+ * UnknownTimeZoneError: refused.
+ */
+static void test_empty_timezone(void **state)
+{
+    (void)state;
+    struct chime_diag diag;
+    const char *zone;
+    assert_int_equal(zone_of("cron", "{\"hour\": 3, \"timezone\": \"\"}", &zone, &diag), 0);
+    assert_string_equal(zone, "Europe/Berlin");
+    assert_int_equal(zone_of("interval", "{\"hours\": 3, \"timezone\": \"\"}", &zone, &diag), 0);
+    assert_string_equal(zone, "Europe/Berlin");
+    assert_int_equal(zone_of("cron", "{\"timezone\": null}", &zone, &diag), 0);
+    assert_string_equal(zone, "Europe/Berlin");
+    assert_int_equal(zone_of("date", "{\"timezone\": \"\"}", &zone, &diag), CHIME_EINVAL);
+    assert_string_equal(diag.field, "trigger_args.timezone");
+    assert_non_null(strstr(diag.message, "unknown time zone"));
+    expect_fires("cron", "{\"timezone\": \"\", \"minute\": 7}", "2026-06-01T00:00:00Z", 1,
+                 "2026-06-01T00:07:00+00:00");
 }
 
 static void test_cron_skips_dst_gap_berlin(void **state)
@@ -807,6 +931,11 @@ int main(void)
         cmocka_unit_test(test_crontab_semantics),
         cmocka_unit_test(test_interval_semantics),
         cmocka_unit_test(test_date_fires_once),
+        cmocka_unit_test(test_cron_without_fields_fires_every_second),
+        cmocka_unit_test(test_cron_week_and_dow_defaults),
+        cmocka_unit_test(test_null_args_mean_not_given),
+        cmocka_unit_test(test_date_without_run_date_runs_now),
+        cmocka_unit_test(test_empty_timezone),
         cmocka_unit_test(test_cron_skips_dst_gap_berlin),
         cmocka_unit_test(test_cron_fires_fold_once_berlin),
         cmocka_unit_test(test_cron_dst_new_york),
