@@ -5,7 +5,14 @@
  * reading, or once a chunked body passes it), bearer-token authentication
  * compared in constant time (the probes stay open), and the translation of
  * a handler's reply (JSON, static text or a stream) into an MHD response.
- * One debug log line per request: method, path, status, duration.
+ * Before any handler runs, a request is checked where MHD 0.9.75 is lenient
+ * (RFC 9112 framing: exactly one Host in HTTP/1.1, one Content-Length value,
+ * no Content-Length with Transfer-Encoding, only chunked) and answered 400
+ * with the connection closed, so no front proxy can be made to read it in
+ * another way; a request target too long or with too many query parameters
+ * for MHD's header memory is answered 414. A watchdog (conn_watch.c) bounds
+ * the time a request may take to arrive. One debug log line per request:
+ * method, path, status, duration.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -23,18 +30,27 @@
 #define DEFAULT_MAX_BODY     (1024 * 1024)
 #define DEFAULT_HEADER_LIMIT (32 * 1024)
 #define DISCARD_FACTOR       16 /* a chunked body past the limit is read this far, then cut */
+#define DEFAULT_URI_MAX      8192
+#define MAX_QUERY_PARAMS     64
 
 struct chime_http {
     struct MHD_Daemon *mhd;
+    struct chime__conn_watch *watch;
     struct chime__http_env env;
     char *token;
     char *node;
+    size_t uri_max; /* request target limit (bytes), a quarter of the header memory at most */
     uint16_t port;
 };
 
+/* One request. Made by the URI callback (or the first handler call when that
+ * ran out of memory), freed when MHD reports the request completed. */
 struct conn_state {
     char *body;
     size_t len, cap;
+    char *target; /* the raw request target; NULL when unknown */
+    bool begun;   /* the handler was called for this request */
+    bool uri_too_long;
     bool too_large;
     unsigned status;
     int64_t start_ns;
@@ -126,17 +142,27 @@ static struct MHD_Response *response_body(struct chime__http_reply *rep)
     return MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct conn_state *st,
-                                  struct chime__http_reply *rep)
+/* The connection's watchdog entry (its socket context). */
+static struct chime__conn_watch_entry *conn_entry(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+static enum MHD_Result send_reply(struct chime_http *http, struct MHD_Connection *conn,
+                                  struct conn_state *st, struct chime__http_reply *rep)
 {
     struct MHD_Response *r = response_body(rep);
     enum MHD_Result ok = MHD_NO;
     if (!r)
         goto out_release;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (!rep->text || rep->text_len) /* an empty body (a redirect) has no type */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     for (size_t i = 0; i < rep->n_headers; i++)
         MHD_add_response_header(r, rep->header_names[i], rep->header_values[i]);
     st->status = rep->status;
+    chime__conn_watch_answering(http->watch, conn_entry(conn));
     ok = MHD_queue_response(conn, rep->status, r);
     MHD_destroy_response(r);
 out_release:
@@ -144,15 +170,17 @@ out_release:
     return ok;
 }
 
-static enum MHD_Result send_detail(struct MHD_Connection *conn, struct conn_state *st,
-                                   unsigned status, const char *detail, const char *www_auth)
+/* {"detail": detail}; header_name (e.g. WWW-Authenticate, Connection) may be NULL. */
+static enum MHD_Result send_detail(struct chime_http *http, struct MHD_Connection *conn,
+                                   struct conn_state *st, unsigned status, const char *detail,
+                                   const char *header_name, const char *header_value)
 {
     struct chime__http_reply rep;
     chime__http_reply_init(&rep);
     chime__http_reply_detail(&rep, status, "%s", detail);
-    if (www_auth)
-        chime__http_reply_header(&rep, "WWW-Authenticate", www_auth);
-    return send_reply(conn, st, &rep);
+    if (header_name)
+        chime__http_reply_header(&rep, header_name, header_value);
+    return send_reply(http, conn, st, &rep);
 }
 
 static const char *query_lookup(void *ctx, const char *key)
@@ -172,11 +200,12 @@ static enum MHD_Result dispatch(struct chime_http *http, struct MHD_Connection *
         .body_len = st->len,
         .query = query_lookup,
         .query_ctx = conn,
+        .target = st->target,
     };
     struct chime__http_reply rep;
     chime__http_reply_init(&rep);
     chime__http_route(&req, &rep);
-    return send_reply(conn, st, &rep);
+    return send_reply(http, conn, st, &rep);
 }
 
 /* Appends upload data; past the limit the body is dropped (and the request cut
@@ -202,36 +231,111 @@ static bool content_length_too_big(const struct chime_http *http, struct MHD_Con
     return cl && strtoull(cl, NULL, 10) > http->env.max_body;
 }
 
-/* The first call for a request: what can be answered before reading the body. */
-static enum MHD_Result request_begin(struct chime_http *http, struct MHD_Connection *conn,
-                                     const char *url, const char *method, void **con_cls)
+/* What the header fields say about the request's framing (RFC 9112). */
+struct framing {
+    unsigned n_host, n_length, n_coding;
+    const char *length; /* the first Content-Length value */
+    bool length_bad;    /* not digits, or two values that differ */
+    bool coding_bad;    /* a Transfer-Encoding other than chunked */
+};
+
+/* Compares two decimal numbers written with digits only, leading zeros aside. */
+static bool decimal_equal(const char *a, const char *b)
 {
-    struct conn_state *st = chime__calloc(1, sizeof(*st));
-    if (!st)
-        return MHD_NO;
-    st->start_ns = mono_ns();
-    chime__strlcpy(st->method, method, sizeof(st->method));
-    chime__strlcpy(st->path, url, sizeof(st->path));
-    *con_cls = st;
-    if (!authorized(http, conn, url))
-        return send_detail(conn, st, 401, "Not authenticated", "Bearer");
-    if (content_length_too_big(http, conn)) {
-        char detail[64];
-        snprintf(detail, sizeof(detail), "request body exceeds %zu bytes", http->env.max_body);
-        return send_detail(conn, st, 413, detail, NULL);
+    a += strspn(a, "0");
+    b += strspn(b, "0");
+    return strcmp(a, b) == 0;
+}
+
+static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (strcasecmp(key, "Host") == 0) {
+        f->n_host++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->n_coding++;
+        f->coding_bad |= !value || strcasecmp(value, "chunked") != 0;
+    } else if (strcasecmp(key, "Content-Length") == 0) {
+        bool digits = value && value[0] && value[strspn(value, "0123456789")] == '\0';
+        f->length_bad |= !digits || (f->length && !decimal_equal(f->length, value));
+        if (!f->length)
+            f->length = value;
+        f->n_length++;
     }
     return MHD_YES;
+}
+
+/*
+ * RFC 9112 3.2 and 6: the framing problems MHD 0.9.75 lets through (it reads
+ * the first Content-Length, and chunked over Content-Length). A front proxy
+ * that picks the other reading would see a second, smuggled request in the
+ * body. Returns the detail of the 400, or NULL when the framing is sound.
+ */
+static const char *framing_error(struct MHD_Connection *conn, const char *version)
+{
+    struct framing f = { 0 };
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_visit, &f);
+    if (f.n_host > 1)
+        return "more than one Host header";
+    if (f.n_host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+        return "Host header required (HTTP/1.1)";
+    if (f.length_bad)
+        return "conflicting or invalid Content-Length headers";
+    if (f.n_coding && f.n_length)
+        return "Content-Length together with Transfer-Encoding";
+    if (f.n_coding > 1 || f.coding_bad)
+        return "Transfer-Encoding other than chunked is not supported";
+    return NULL;
+}
+
+/* The first call for a request: what can be answered before reading the body.
+ * A framing error closes the connection: the rest of its bytes cannot be
+ * trusted to start another request. */
+static enum MHD_Result request_begin(struct chime_http *http, struct MHD_Connection *conn,
+                                     struct conn_state *st, const char *url, const char *method,
+                                     const char *version)
+{
+    char detail[96];
+    st->begun = true;
+    chime__strlcpy(st->method, method, sizeof(st->method));
+    chime__strlcpy(st->path, url, sizeof(st->path));
+    if (st->uri_too_long) {
+        snprintf(detail, sizeof(detail), "request target exceeds %zu bytes or %d query parameters",
+                 http->uri_max, MAX_QUERY_PARAMS);
+        return send_detail(http, conn, st, 414, detail, "Connection", "close");
+    }
+    const char *bad = framing_error(conn, version);
+    if (bad)
+        return send_detail(http, conn, st, 400, bad, "Connection", "close");
+    if (!authorized(http, conn, url))
+        return send_detail(http, conn, st, 401, "Not authenticated", "WWW-Authenticate", "Bearer");
+    if (content_length_too_big(http, conn)) {
+        snprintf(detail, sizeof(detail), "request body exceeds %zu bytes", http->env.max_body);
+        return send_detail(http, conn, st, 413, detail, NULL, NULL);
+    }
+    return MHD_YES;
+}
+
+static struct conn_state *conn_state_new(void)
+{
+    struct conn_state *st = chime__calloc(1, sizeof(*st));
+    if (st)
+        st->start_ns = mono_ns();
+    return st;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct chime_http *http = cls;
     struct conn_state *st = *con_cls;
-    if (!st)
-        return request_begin(http, conn, url, method, con_cls);
+    if (!st && !(st = *con_cls = conn_state_new()))
+        return MHD_NO;
+    if (!st->begun)
+        return request_begin(http, conn, st, url, method, version);
     if (st->status)
         return (*upload_data_size = 0), MHD_YES; /* already answered: drop the body */
     if (*upload_data_size) {
@@ -242,25 +346,78 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->too_large) {
         char detail[64];
         snprintf(detail, sizeof(detail), "request body exceeds %zu bytes", http->env.max_body);
-        return send_detail(conn, st, 413, detail, NULL);
+        return send_detail(http, conn, st, 413, detail, NULL, NULL);
     }
     return dispatch(http, conn, st, url, method);
+}
+
+/* The query parameters as MHD splits them (on '&'). */
+static size_t query_params(const char *query)
+{
+    size_t n = 1;
+    for (; *query; query++)
+        n += *query == '&';
+    return n;
+}
+
+/*
+ * Called by MHD with the raw request target, before it parses the query.
+ * MHD 0.9.75 keeps one record per query parameter in the connection's header
+ * memory, and when that runs out while parsing the query it neither answers
+ * nor closes: the client waits for the timeout. A target longer than uri_max
+ * or with more than MAX_QUERY_PARAMS parameters is answered 414 instead: its
+ * query is emptied here, in MHD's own buffer (uri points into it, writable,
+ * and the query is parsed only after this returns), so MHD parses nothing.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)conn;
+    struct chime_http *http = cls;
+    char *query = strchr(uri, '?');
+    bool too_long =
+            strlen(uri) > http->uri_max || (query && query_params(query + 1) > MAX_QUERY_PARAMS);
+    if (too_long && query)
+        query[1] = '\0';
+    struct conn_state *st = conn_state_new();
+    if (!st)
+        return NULL;
+    st->uri_too_long = too_long;
+    if (!too_long)
+        st->target = chime__strdup(uri); /* NULL: no slash redirect, nothing else */
+    return st;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    struct chime_http *http = cls;
     struct conn_state *st = *con_cls;
+    chime__conn_watch_reading(http->watch, conn_entry(conn)); /* the next request's deadline */
     if (!st)
         return;
     chime__log(CHIME_LOG_DEBUG, "http %s %s %u %.3fms%s", st->method, st->path, st->status,
                (double)(mono_ns() - st->start_ns) / 1e6,
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
     chime__free(st->body);
+    chime__free(st->target);
     chime__free(st);
     *con_cls = NULL;
+}
+
+/* Connections open and close on the MHD worker thread that owns them; the
+ * entry is removed before MHD closes the socket. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct chime_http *http = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info ? chime__conn_watch_add(http->watch, info->connect_fd) : NULL;
+        return;
+    }
+    chime__conn_watch_remove(http->watch, *socket_context);
+    *socket_context = NULL;
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -302,6 +459,11 @@ static int http_init(struct chime_http *http, const struct chime_http_config *cf
         .ready_ctx = cfg->ready_ctx,
         .max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY,
     };
+    size_t header_limit = cfg->header_limit ? cfg->header_limit : DEFAULT_HEADER_LIMIT;
+    http->uri_max = header_limit / 4 < DEFAULT_URI_MAX ? header_limit / 4 : DEFAULT_URI_MAX;
+    unsigned timeout_s = cfg->request_timeout_s ? cfg->request_timeout_s : 10;
+    if (chime__conn_watch_start(timeout_s * 1000, &http->watch) < 0)
+        return CHIME_ENOMEM;
     if (cfg->token && cfg->token[0] && !(http->token = chime__strdup(cfg->token)))
         return CHIME_ENOMEM;
     if (cfg->node && !(http->node = chime__strdup(cfg->node)))
@@ -315,17 +477,17 @@ static struct MHD_Daemon *daemon_start(struct chime_http *http, const struct chi
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (addr->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    return MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, http, MHD_OPTION_SOCK_ADDR,
-                            addr, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)(cfg->n_threads ? cfg->n_threads : 2),
-                            MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)(cfg->request_timeout_s ? cfg->request_timeout_s : 10),
-                            MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)(cfg->max_connections ? cfg->max_connections : 512),
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)(cfg->header_limit ? cfg->header_limit : DEFAULT_HEADER_LIMIT),
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, http, MHD_OPTION_END);
+    return MHD_start_daemon(
+            flags, cfg->port, NULL, NULL, on_request, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+            http, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_THREAD_POOL_SIZE,
+            (unsigned)(cfg->n_threads ? cfg->n_threads : 2), MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)(cfg->request_timeout_s ? cfg->request_timeout_s : 10),
+            MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)(cfg->max_connections ? cfg->max_connections : 512),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(cfg->header_limit ? cfg->header_limit : DEFAULT_HEADER_LIMIT),
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, http, MHD_OPTION_NOTIFY_CONNECTION,
+            on_connection, http, MHD_OPTION_URI_LOG_CALLBACK, on_uri, http, MHD_OPTION_END);
 }
 
 int chime_http_start(const struct chime_http_config *cfg, struct chime_http **out,
@@ -354,6 +516,7 @@ int chime_http_start(const struct chime_http_config *cfg, struct chime_http **ou
     *out = http;
     return 0;
 out_free:
+    chime__conn_watch_stop(http->watch);
     chime__free(http->token);
     chime__free(http->node);
     chime__free(http);
@@ -369,7 +532,8 @@ void chime_http_stop(struct chime_http *http)
 {
     if (!http)
         return;
-    MHD_stop_daemon(http->mhd);
+    MHD_stop_daemon(http->mhd); /* closes every connection: the watch is empty after */
+    chime__conn_watch_stop(http->watch);
     chime__free(http->token);
     chime__free(http->node);
     chime__free(http);

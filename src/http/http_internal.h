@@ -56,6 +56,7 @@ struct chime__http_req {
     size_t body_len;
     chime__http_query_fn query; /* NULL = no query string */
     void *query_ctx;
+    const char *target; /* the request target as sent (raw path and query); NULL = unknown */
 };
 
 /* A streamed body: fill buf with up to max bytes; returns the count, 0 at the
@@ -156,6 +157,27 @@ void chime__http_jobs_preview(const struct chime__http_req *req, struct chime__h
 void chime__http_healthz(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_readyz(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_openapi(const struct chime__http_req *req, struct chime__http_reply *rep);
+
+/* conn_watch.c: the deadline for receiving a request (slowloris defence). */
+struct chime__conn_watch;
+struct chime__conn_watch_entry;
+/** Starts the watchdog thread: requests must arrive within timeout_ms. 0 or CHIME_ENOMEM. */
+int chime__conn_watch_start(unsigned timeout_ms, struct chime__conn_watch **out);
+/** Stops the thread and frees (entries left are freed too). NULL is fine. */
+void chime__conn_watch_stop(struct chime__conn_watch *w);
+/**
+ * A connection opened on socket fd: its first request must arrive from now.
+ * Returns its entry; NULL (not watched) on out of memory or a NULL w.
+ */
+struct chime__conn_watch_entry *chime__conn_watch_add(struct chime__conn_watch *w, int fd);
+/** The connection closes: call before its socket is closed. e may be NULL. */
+void chime__conn_watch_remove(struct chime__conn_watch *w, struct chime__conn_watch_entry *e);
+/** The next request may start arriving: the deadline is now + timeout. e may be NULL. */
+void chime__conn_watch_reading(struct chime__conn_watch *w, struct chime__conn_watch_entry *e);
+/** The request is being answered: no deadline until the next one. e may be NULL. */
+void chime__conn_watch_answering(struct chime__conn_watch *w, struct chime__conn_watch_entry *e);
+/** How many connections the watchdog has cut (tests). */
+size_t chime__conn_watch_n_cut(struct chime__conn_watch *w);
 
 /* openapi_doc.c: the OpenAPI 3.1 document (JSON text). */
 extern const char chime__openapi_json[];

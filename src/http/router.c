@@ -3,7 +3,8 @@
  * handler), in one place. A pattern segment "{id}" matches one non-empty path
  * segment, copied into req->id. A path that some route matches with another
  * method is 405 with an Allow header listing the methods it has; a path no
- * route matches is 404, both with FastAPI's details.
+ * route matches is 404, both with FastAPI's details, except that a path with
+ * one trailing slash too many is redirected (307) to the path without it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,54 @@ static void reply_not_allowed(struct chime__http_reply *rep, unsigned allowed)
         chime__http_reply_detail(rep, 503, "out of memory");
 }
 
+/* The method bits of the routes that match path (any method). */
+static unsigned path_methods(const char *path)
+{
+    unsigned methods = 0;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        char id[sizeof(((struct chime__http_req *)0)->id)];
+        if (route_match(routes[i].pattern, path, id, sizeof(id)))
+            methods |= routes[i].method;
+    }
+    return methods;
+}
+
+/*
+ * APS-COMPAT: FastAPI (Starlette's redirect_slashes) answers a path that
+ * matches no route but would without its trailing slash with 307 to that path,
+ * query kept, for every method (307 keeps the method and body). The Location
+ * is built from the target as the client sent it (still percent-encoded, so a
+ * decoded CR/LF can never reach the header) and is relative (RFC 9110 10.2.2).
+ */
+static bool slash_redirect(const struct chime__http_req *req, struct chime__http_reply *rep)
+{
+    char path[512];
+    size_t len = strlen(req->path);
+    if (!req->target || len < 2 || len >= sizeof(path) || req->path[len - 1] != '/')
+        return false;
+    memcpy(path, req->path, len - 1);
+    path[len - 1] = '\0';
+    size_t raw_len = strcspn(req->target, "?");
+    if (!path_methods(path) || raw_len < 2 || req->target[raw_len - 1] != '/')
+        return false;
+    char *location = chime__malloc(strlen(req->target));
+    if (!location) {
+        chime__http_reply_detail(rep, 503, "out of memory");
+        return true;
+    }
+    memcpy(location, req->target, raw_len - 1);
+    memcpy(location + raw_len - 1, req->target + raw_len, strlen(req->target + raw_len) + 1);
+    if (chime__http_reply_header(rep, "Location", location) < 0) {
+        chime__http_reply_detail(rep, 503, "out of memory");
+    } else {
+        rep->status = 307; /* Starlette's RedirectResponse: no body */
+        rep->text = "";
+        rep->text_len = 0;
+    }
+    chime__free(location);
+    return true;
+}
+
 void chime__http_route(struct chime__http_req *req, struct chime__http_reply *rep)
 {
     unsigned allowed = 0;
@@ -115,6 +164,6 @@ void chime__http_route(struct chime__http_req *req, struct chime__http_reply *re
     }
     if (allowed)
         reply_not_allowed(rep, allowed);
-    else
+    else if (!slash_redirect(req, rep))
         chime__http_reply_detail(rep, 404, "Not Found");
 }

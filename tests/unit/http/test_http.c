@@ -3,7 +3,10 @@
  * a scheduler on a fake clock, driven over real sockets by a tiny HTTP/1.1
  * client (connect, send, read status, headers and body, chunked or not).
  * Every endpoint, status code and bad input of docs/api.md, and that a
- * rejected request stores nothing.
+ * rejected request stores nothing; the HTTP hardening: a request dripped in
+ * past the request timeout is cut, framing errors (Host, Content-Length,
+ * Transfer-Encoding) are 400 with the connection closed, too many query
+ * parameters are 414 at once, a trailing slash too many is a 307.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,11 +16,13 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -67,6 +72,35 @@ static int start_http(struct fixture *f, const char *token, size_t max_body)
     };
     struct chime_diag diag;
     return chime_http_start(&cfg, &f->http, &diag);
+}
+
+/* Replaces the server with one whose request timeout is timeout_s. */
+static void restart_http(struct fixture *f, unsigned timeout_s)
+{
+    chime_http_stop(f->http);
+    struct chime_http_config cfg = {
+        .host = "127.0.0.1",
+        .request_timeout_s = timeout_s,
+        .sched = f->sched,
+        .store = f->store,
+        .defaults = &f->defaults,
+        .clock = chime_fake_clock_get(f->fake),
+    };
+    struct chime_diag diag;
+    assert_int_equal(chime_http_start(&cfg, &f->http, &diag), 0);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
 }
 
 static int setup(void **state)
@@ -677,15 +711,15 @@ static void test_http_preview(void **state)
     resp_free(&r);
     /* Strictly after: a fire time equal to `after` is left out. */
     assert_int_equal(http_req(f, "GET",
-                              "/schedule/jobs/pv/preview?count=1&after=2026-01-01T00:01:00Z",
-                              NULL, NULL, &r),
+                              "/schedule/jobs/pv/preview?count=1&after=2026-01-01T00:01:00Z", NULL,
+                              NULL, &r),
                      200);
     assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "fires"), 0)),
                         "2026-01-01T00:01:30+00:00");
     resp_free(&r);
     assert_int_equal(http_req(f, "GET",
-                              "/schedule/jobs/pv/preview?count=1&after=2026-01-01T00:01:10Z",
-                              NULL, NULL, &r),
+                              "/schedule/jobs/pv/preview?count=1&after=2026-01-01T00:01:10Z", NULL,
+                              NULL, &r),
                      200);
     assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "fires"), 0)),
                         "2026-01-01T00:01:30+00:00");
@@ -746,6 +780,206 @@ static void test_http_run_now_and_runs(void **state)
     resp_free(&r);
 }
 
+/* ---- hardening ---- */
+
+/* Reads until needle arrives (true) or the peer closes / wait_ms pass (false). */
+static bool recv_until(int fd, const char *needle, int wait_ms)
+{
+    char buf[8192];
+    size_t len = 0;
+    int64_t end = now_ms() + wait_ms;
+    while (len + 1 < sizeof(buf) && now_ms() < end) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, (int)(end - now_ms())) != 1)
+            break;
+        ssize_t n = recv(fd, buf + len, sizeof(buf) - len - 1, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, needle))
+            return true;
+    }
+    return false;
+}
+
+/* True when the server has closed fd (end of stream or reset). */
+static bool peer_closed(int fd)
+{
+    char c;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, 0) != 1)
+        return false;
+    return recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+static void test_http_dripped_headers_are_cut_at_request_timeout(void **state)
+{
+    struct fixture *f = *state;
+    restart_http(f, 1);
+    static const char drip[] =
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: zzzzzzzzzzzzzzzzzzzzzzzz"
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz";
+    int fd = connect_to(chime_http_port(f->http));
+    int64_t t0 = now_ms();
+    bool closed = false;
+    for (size_t i = 0; i < sizeof(drip) - 1 && !closed && now_ms() - t0 < 5000; i++) {
+        closed = send(fd, drip + i, 1, MSG_NOSIGNAL) != 1 || peer_closed(fd);
+        sleep_ms(100); /* each gap far below MHD's idle timeout */
+    }
+    int64_t took = now_ms() - t0;
+    close(fd);
+    assert_true(closed);
+    assert_true(took >= 900);
+    assert_true(took < 2600);
+    struct resp r;
+    assert_int_equal(http_req(f, "GET", "/healthz", NULL, NULL, &r), 200);
+    resp_free(&r);
+}
+
+static void test_http_keep_alive_deadline_restarts_per_request(void **state)
+{
+    struct fixture *f = *state;
+    restart_http(f, 1);
+    int fd = connect_to(chime_http_port(f->http));
+    for (int i = 0; i < 3; i++) { /* 1.8 s on one connection, each request in time */
+        static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        send_all(fd, req, sizeof(req) - 1);
+        assert_true(recv_until(fd, "{\"status\":\"ok\"}", 2000));
+        sleep_ms(600);
+    }
+    close(fd);
+}
+
+static void test_http_streamed_answer_outlives_request_timeout(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 300; i++)
+        add_job(f, INTERVAL_BODY "}");
+    restart_http(f, 1);
+    int fd = connect_to(chime_http_port(f->http));
+    static const char req[] = "GET /schedule/jobs HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_all(fd, req, sizeof(req) - 1);
+    assert_true(recv_until(fd, "HTTP/1.1 200", 2000));
+    sleep_ms(1500); /* the answer is being sent (or sent): never cut */
+    size_t len;
+    char *rest = read_all(fd, &len); /* up to the idle close after the last chunk */
+    assert_non_null(strstr(rest, "0\r\n\r\n"));
+    free(rest);
+    close(fd);
+}
+
+static void test_http_framing_errors_are_400_and_close(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const heads[] = {
+        "POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: "
+        "64\r\n\r\n",
+        "POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 64\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n",
+        "POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\n\r\n",
+    };
+    static const char *const details[] = { "Content-Length", "Transfer-Encoding",
+                                           "Transfer-Encoding", "Host", "Host" };
+    const char *body = INTERVAL_BODY "}";
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        struct resp r;
+        char buf[128];
+        assert_int_equal(http_raw(f, heads[i], body, strlen(body), &r), 400);
+        assert_non_null(strstr(jstr(r.json, "detail"), details[i]));
+        assert_string_equal(header(&r, "Connection", buf, sizeof(buf)), "close");
+        resp_free(&r);
+    }
+    assert_int_equal(n_jobs(f), 0);
+    struct resp r; /* the same value twice is one length; HTTP/1.0 needs no Host */
+    char head[256];
+    snprintf(head, sizeof(head),
+             "POST /schedule/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+             strlen(body), strlen(body));
+    assert_int_equal(http_raw(f, head, body, strlen(body), &r), 200);
+    resp_free(&r);
+    assert_int_equal(http_raw(f, "GET /healthz HTTP/1.0\r\n\r\n", NULL, 0, &r), 200);
+    resp_free(&r);
+}
+
+/* GET path (any length), Connection: close. */
+static int http_get_long(struct fixture *f, const char *path, struct resp *r)
+{
+    size_t size = strlen(path) + 128;
+    char *head = chime__malloc(size);
+    assert_non_null(head);
+    snprintf(head, size, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    int status = http_raw(f, head, NULL, 0, r);
+    chime__free(head);
+    return status;
+}
+
+static void test_http_too_many_query_parameters_are_414_at_once(void **state)
+{
+    struct fixture *f = *state;
+    size_t cap = 3000 * 8 + 128;
+    char *path = chime__malloc(cap);
+    assert_non_null(path);
+    size_t len = (size_t)snprintf(path, cap, "/schedule/jobs?limit=1");
+    for (int i = 2; i <= 3000; i++)
+        len += (size_t)snprintf(path + len, cap - len, "&limit=%d", i % 9 + 1);
+    struct resp r;
+    int64_t t0 = now_ms();
+    assert_int_equal(http_get_long(f, path, &r), 414);
+    assert_true(now_ms() - t0 < 1000);
+    assert_non_null(strstr(jstr(r.json, "detail"), "query parameters"));
+    resp_free(&r);
+    path[strlen("/schedule/jobs?limit=1") + 63 * strlen("&limit=N")] = '\0'; /* 64: fine */
+    assert_int_equal(http_get_long(f, path, &r), 200);
+    resp_free(&r);
+    memset(path, 'a', 9000); /* a long path, no query */
+    memcpy(path, "/schedule/jobs/", 15);
+    path[9000] = '\0';
+    assert_int_equal(http_get_long(f, path, &r), 414);
+    resp_free(&r);
+    chime__free(path);
+}
+
+static void test_http_too_many_headers_are_431(void **state)
+{
+    struct fixture *f = *state;
+    char *head = chime__malloc(64 * 1024);
+    assert_non_null(head);
+    size_t len = (size_t)sprintf(head, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 2000; i++)
+        len += (size_t)sprintf(head + len, "A%d: b\r\n", i);
+    memcpy(head + len, "\r\n", 3);
+    struct resp r;
+    assert_int_equal(http_raw(f, head, NULL, 0, &r), 431);
+    resp_free(&r);
+    chime__free(head);
+}
+
+static void test_http_trailing_slash_redirects(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    char buf[256];
+    assert_int_equal(http_req(f, "GET", "/schedule/jobs/?limit=2&x=%2F", NULL, NULL, &r), 307);
+    assert_string_equal(header(&r, "Location", buf, sizeof(buf)), "/schedule/jobs?limit=2&x=%2F");
+    assert_null(header(&r, "Content-Type", buf, sizeof(buf)));
+    resp_free(&r);
+    assert_int_equal(http_req(f, "POST", "/schedule/jobs/a%20b/pause/", NULL, NULL, &r), 307);
+    assert_string_equal(header(&r, "Location", buf, sizeof(buf)), "/schedule/jobs/a%20b/pause");
+    resp_free(&r);
+    assert_int_equal(http_req(f, "GET", "/healthz/", NULL, NULL, &r), 307);
+    resp_free(&r);
+    static const char *const not_found[] = { "/nope/", "/schedule/jobs//", "/", "/schedule/" };
+    for (size_t i = 0; i < sizeof(not_found) / sizeof(not_found[0]); i++) {
+        assert_int_equal(http_req(f, "GET", not_found[i], NULL, NULL, &r), 404);
+        assert_string_equal(jstr(r.json, "detail"), "Not Found");
+        resp_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -766,6 +1000,13 @@ int main(void)
         T(test_http_streamed_listing_of_many_jobs),
         T(test_http_preview),
         T(test_http_run_now_and_runs),
+        T(test_http_dripped_headers_are_cut_at_request_timeout),
+        T(test_http_keep_alive_deadline_restarts_per_request),
+        T(test_http_streamed_answer_outlives_request_timeout),
+        T(test_http_framing_errors_are_400_and_close),
+        T(test_http_too_many_query_parameters_are_414_at_once),
+        T(test_http_too_many_headers_are_431),
+        T(test_http_trailing_slash_redirects),
 #undef T
     };
     chime__log_set_level(CHIME_LOG_WARN);
