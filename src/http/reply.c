@@ -6,6 +6,7 @@
  * and what the server cannot do right now -> 503 (never 500).
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/base.h"
@@ -36,6 +37,46 @@ void chime__http_reply_json(struct chime__http_reply *rep, unsigned status, json
     rep->status = body ? status : 503;
 }
 
+/* Length of the valid UTF-8 sequence at s (as jansson checks it: no overlong
+ * form, no surrogate, at most U+10FFFF), 0 when invalid. */
+static size_t utf8_valid_len(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80   ? 1
+               : s[0] < 0xC2 ? 0
+               : s[0] < 0xE0 ? 2
+               : s[0] < 0xF0 ? 3
+               : s[0] < 0xF5 ? 4
+                             : 0;
+    if (n < 2)
+        return n;
+    uint32_t cp = s[0] & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Replaces every byte that does not start a valid UTF-8 sequence with '?':
+ * a detail may quote client text, or be cut inside a character by a bounded
+ * buffer (chime_diag, here), and jansson refuses invalid UTF-8. */
+static void utf8_repair(char *text)
+{
+    unsigned char *s = (unsigned char *)text;
+    while (*s) {
+        size_t n = utf8_valid_len(s);
+        if (n == 0) {
+            *s++ = '?';
+            continue;
+        }
+        s += n;
+    }
+}
+
 void chime__http_reply_detail(struct chime__http_reply *rep, unsigned status, const char *fmt, ...)
 {
     char buf[512];
@@ -43,6 +84,7 @@ void chime__http_reply_detail(struct chime__http_reply *rep, unsigned status, co
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    utf8_repair(buf);
     chime__http_reply_json(rep, status, json_pack("{s:s}", "detail", buf));
 }
 

@@ -980,6 +980,27 @@ static void test_http_trailing_slash_redirects(void **state)
     }
 }
 
+static void test_http_detail_cut_inside_a_character_is_still_400(void **state)
+{
+    struct fixture *f = *state;
+    for (int odd = 0; odd < 2; odd++) { /* one of the two cuts the diag inside a 2-byte "é" */
+        char body[1024];
+        size_t len =
+                (size_t)snprintf(body, sizeof(body),
+                                 "{\"func\":\"chime:noop\",\"trigger\":\"cron\",\"trigger_args\":"
+                                 "{\"minute\":\"*\",\"timezone\":\"Europe/%s",
+                                 odd ? "x" : "");
+        for (int i = 0; i < 300; i++)
+            len += (size_t)snprintf(body + len, sizeof(body) - len, "\xc3\xa9");
+        snprintf(body + len, sizeof(body) - len, "\"}}");
+        struct resp r;
+        assert_int_equal(http_req(f, "POST", "/schedule/jobs", NULL, body, &r), 400);
+        assert_non_null(jstr(r.json, "detail"));
+        resp_free(&r);
+    }
+    assert_int_equal(n_jobs(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1007,6 +1028,7 @@ int main(void)
         T(test_http_too_many_query_parameters_are_414_at_once),
         T(test_http_too_many_headers_are_431),
         T(test_http_trailing_slash_redirects),
+        T(test_http_detail_cut_inside_a_character_is_still_400),
 #undef T
     };
     chime__log_set_level(CHIME_LOG_WARN);
