@@ -87,6 +87,10 @@ enum chime_setting_type {
       chime__setting_check_positive, "idle timeout of an HTTP connection (slow clients)")          \
     X(max_connections, CHIME_MAX_CONNECTIONS, "--max-connections", INT, "512", NULL,               \
       chime__setting_check_connections, "most concurrent HTTP connections (1..65536)")             \
+    X(allow_exec, CHIME_ALLOW_EXEC, "--allow-exec", BOOL, "false", NULL, NULL,                     \
+      "allow chime:exec jobs (commands run as chimed's user); off = creating one is refused (403)") \
+    X(exec_allow, CHIME_EXEC_ALLOW, "--exec-allow", STRING, "", NULL, NULL,                        \
+      "comma-separated absolute paths of the only executables chime:exec may run; empty = any")  \
     X(env_file, CHIME_ENV_FILE, "--env-file", STRING, "./.env", NULL, NULL,                        \
       "the .env file read for settings (a missing default file is fine; a missing named "          \
       "file is an error)")
