@@ -17,6 +17,8 @@
 
 #include "base/base.h"
 #include "cli/chimed.h"
+#include "exec/webhook.h"
+#include "job/plugin.h"
 #include "time/tz.h"
 
 extern char **environ;
@@ -70,6 +72,22 @@ static bool listen_allowed(const struct chime_settings *s)
     return false;
 }
 
+/* Plugin directory (before any job is resolved) and libcurl (chime:http). */
+static int set_job_targets(const struct chime_settings *s)
+{
+    struct chime_diag diag;
+    chime_diag_clear(&diag);
+    if (chime__plugin_dir_set(s->plugin_dir, &diag) != 0) {
+        fprintf(stderr, "chimed: CHIME_PLUGIN_DIR: %s\n", diag.message);
+        return EXIT_USAGE;
+    }
+    if (*s->plugin_dir)
+        chime__log(CHIME_LOG_INFO, "plugin modules from %s", s->plugin_dir);
+    if (chime__webhook_global_init() != 0)
+        chime__log(CHIME_LOG_WARN, "libcurl cannot be initialized: chime:http jobs will fail");
+    return 0;
+}
+
 static int set_defaults(struct chimed *d)
 {
     const struct chime_settings *s = &d->settings;
@@ -81,7 +99,7 @@ static int set_defaults(struct chimed *d)
         fprintf(stderr, "chimed: cannot load SCHEDULER_TIMEZONE %s\n", s->timezone);
         return EXIT_USAGE;
     }
-    return 0;
+    return set_job_targets(s);
 }
 
 static int open_store(struct chimed *d)
@@ -242,9 +260,6 @@ static int run(struct chimed *d)
         chime__log(CHIME_LOG_WARN, "cannot start the history pruner; runs are kept");
     if (start_http(d) != 0)
         goto out_pruner;
-    if (*d->settings.plugin_dir)
-        chime__log(CHIME_LOG_WARN, "CHIME_PLUGIN_DIR is set but plugin modules are not "
-                                   "supported yet; ignored");
     atomic_store(&d->ready, true);
     log_listening(d);
     int sig = wait_signal();

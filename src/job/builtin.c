@@ -3,7 +3,8 @@
  * does nothing as cheaply as possible (benchmarks run it millions of times);
  * `chime:fail` always fails with a message (tests of failure handling);
  * `chime:sleep` sleeps for a while (tests of runs that take real time:
- * shutdown grace, max_instances, lost runs).
+ * shutdown grace, max_instances, lost runs); `chime:http` calls a webhook
+ * (src/job/builtin_http.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ static const struct chime_param sleep_params[] = {
 /* Sorted by name. */
 static const struct chime_func chime_funcs[] = {
     { "chime", "fail", fail_run, fail_params, 1, false },
+    { "chime", "http", chime__http_run, chime__http_params, CHIME__HTTP_N_PARAMS, false },
     { "chime", "noop", noop_run, NULL, 0, false },
     { "chime", "sleep", sleep_run, sleep_params, 1, false },
 };
@@ -83,6 +85,8 @@ const struct chime__module chime__module_chime = {
 int chime__module_chime_check(const struct chime_func *fn, const json_t *bound,
                               struct chime_diag *diag)
 {
+    if (fn->fn == chime__http_run)
+        return chime__http_check(bound, diag);
     if (fn->fn != sleep_run)
         return 0;
     double seconds = sleep_seconds(bound);

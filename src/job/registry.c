@@ -3,12 +3,15 @@
  * table of compiled-in modules and binds a job's JSON args/kwargs to the
  * function's declared parameters the way Python binds a call, so a bad call
  * is refused when the job is created instead of failing at every run.
+ * Modules that are not compiled in are looked up among the plugins
+ * (src/job/plugin.c) when a plugin directory is set.
  */
 #include "job/registry.h"
 
 #include <string.h>
 
 #include "base/base.h"
+#include "job/plugin.h"
 #include "job/registry_modules.h"
 
 /* Module order of lookups and listings. */
@@ -36,6 +39,8 @@ int chime_registry_find(const char *func, const struct chime_func **out, struct 
                               "func must name a function as 'module:function'");
     size_t mlen = (size_t)(colon - func);
     const struct chime__module *mod = module_find(func, mlen);
+    if (!mod && chime__plugin_enabled())
+        return chime__plugin_find(func, mlen, colon + 1, out, diag);
     if (!mod)
         return chime_diag_set(diag, CHIME_EFUNC, "func", "func names an unknown module '%.*s'",
                               (int)(mlen > 200 ? 200 : mlen), func);

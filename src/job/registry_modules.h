@@ -15,7 +15,7 @@ struct chime__module {
     size_t n_funcs;
 };
 
-/* `chime`: fail, noop, sleep. */
+/* `chime`: fail, http, noop, sleep. */
 extern const struct chime__module chime__module_chime;
 /* `app.jobs.registry`: send_daily_digest, purge_expired_sessions, generate_weekly_report. */
 extern const struct chime__module chime__module_app_jobs_registry;
@@ -26,6 +26,13 @@ extern const struct chime__module chime__module_app_jobs_registry;
  */
 const char *chime__call_str(const struct chime_call *call, size_t pos, const char *name,
                             const char *dflt);
+
+/* chime:http (src/job/builtin_http.c): the webhook function, its parameters
+ * (url, method, headers, body, timeout, expect_status) and its value check. */
+#define CHIME__HTTP_N_PARAMS 6
+extern const struct chime_param chime__http_params[CHIME__HTTP_N_PARAMS];
+void chime__http_run(const struct chime_call *call, struct chime_outcome *out);
+int chime__http_check(const json_t *bound, struct chime_diag *diag);
 
 /**
  * Checks the values of a bound call of a `chime` function beyond their JSON

@@ -205,10 +205,16 @@ static void test_foreach_lists_modules_in_order_names_sorted(void **state)
     struct listing l;
     memset(&l, 0, sizeof(l));
     chime_registry_foreach(collect, &l);
-    assert_true(l.n >= 5);
+    assert_true(l.n >= 6);
     assert_string_equal(l.names[0], "chime:fail");
-    assert_string_equal(l.names[1], "chime:noop");
-    assert_string_equal(l.names[2], "chime:sleep");
+    /* The chime module's functions are listed (others may join between them). */
+    static const char *const listed[] = { "chime:http", "chime:noop", "chime:sleep" };
+    for (size_t k = 0; k < sizeof(listed) / sizeof(listed[0]); k++) {
+        bool found = false;
+        for (size_t i = 0; i < l.n; i++)
+            found = found || strcmp(l.names[i], listed[k]) == 0;
+        assert_true(found);
+    }
     for (size_t i = 1; i < l.n; i++) {
         const char *a = l.names[i - 1], *b = l.names[i];
         size_t ma = (size_t)(strchr(a, ':') - a), mb = (size_t)(strchr(b, ':') - b);
