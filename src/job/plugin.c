@@ -410,11 +410,13 @@ static const char *arg_json(struct chime_plugin_ctx *ctx, const char *name)
     return text;
 }
 
-static void vfail(struct chime_plugin_ctx *ctx, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vfail(struct chime_plugin_ctx *ctx,
+                                                        const char *fmt, va_list ap)
 {
     struct plugin_host *h = ctx->host;
-    char text[FAIL_MAX];
-    vsnprintf(text, sizeof(text), fmt ? fmt : "failed", ap);
+    char text[FAIL_MAX] = "failed";
+    if (fmt)
+        vsnprintf(text, sizeof(text), fmt, ap);
     h->out->ok = false;
     chime__free(h->out->error);
     h->out->error = chime__text_tail(text, strlen(text), FAIL_MAX);

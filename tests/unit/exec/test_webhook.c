@@ -321,7 +321,9 @@ static void test_http_bind_requires_url_and_fills_defaults(void **state)
     struct chime_diag diag;
     json_t *bound = NULL, *k = json_pack("{s:s}", "url", "HTTPS://example.com/hook");
     assert_int_equal(chime_registry_find("chime:http", &fn, &diag), 0);
-    assert_int_equal(chime_registry_bind(fn, NULL, json_object(), NULL, &diag), CHIME_EINVAL);
+    json_t *empty = json_object();
+    assert_int_equal(chime_registry_bind(fn, NULL, empty, NULL, &diag), CHIME_EINVAL);
+    json_decref(empty);
     assert_int_equal(chime_registry_bind(fn, NULL, k, &bound, &diag), 0);
     struct chime_webhook_req req;
     assert_int_equal(chime__webhook_parse(bound, &req, &diag), 0);

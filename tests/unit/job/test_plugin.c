@@ -193,7 +193,9 @@ static void test_plugin_arguments_checked_at_creation(void **state)
     assert_int_equal(chime_registry_bind(fn, too_many, NULL, NULL, &diag), CHIME_EINVAL);
     assert_string_equal(diag.field, "args");
     const struct chime_func *echo = find_ok("testmod.fixture:echo");
-    assert_int_equal(chime_registry_bind(echo, NULL, json_object(), NULL, &diag), CHIME_EINVAL);
+    json_t *empty = json_object();
+    assert_int_equal(chime_registry_bind(echo, NULL, empty, NULL, &diag), CHIME_EINVAL);
+    json_decref(empty);
     assert_non_null(strstr(diag.message, "'text'"));
     json_decref(bad_type);
     json_decref(unknown);
