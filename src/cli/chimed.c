@@ -245,7 +245,11 @@ static void stop_sched(struct chimed *d)
                    "%zu runs still running after the %llds shutdown grace "
                    "were recorded lost",
                    abandoned, (long long)d->settings.shutdown_grace_s);
-    chime_sched_free(d->sched);
+    /* Freeing joins the worker threads, abandoned ones included: with runs
+     * abandoned, chimed exits without waiting for them (they can no longer
+     * touch the store, and the process is ending). */
+    if (!abandoned)
+        chime_sched_free(d->sched);
     d->sched = NULL;
 }
 

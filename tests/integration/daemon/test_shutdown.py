@@ -114,8 +114,6 @@ def test_grace_over_records_run_lost_and_exits_0(chimed_factory):
     assert run["finished_at"] is not None, run
 
 
-@pytest.mark.xfail(strict=True, reason="chimed's stop_sched calls chime_sched_free, which joins "
-                   "the abandoned worker: exit waits for the whole 10 s run (src/cli/chimed.c)")
 def test_grace_over_exits_promptly(chimed_factory):
     d, _, _, rc, _, took = grace_over(chimed_factory)
     assert rc == 0, d.log_text()
