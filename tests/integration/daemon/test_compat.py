@@ -258,8 +258,9 @@ def test_same_requests_same_answers(reference, chimed_factory):
 
 
 def test_negative_interval(reference, chimed_factory):
-    """The reference accepts a negative interval (200) and its scheduler then
-    spins: the service stops answering. chime refuses it with a 400."""
+    """The reference accepts a negative interval (200), after which its scheduler
+    spins (it may stop answering: not asserted, as how soon depends on the
+    machine's load). chime refuses it with a 400 and stores nothing."""
     chimed = chimed_factory()
     body = {"func": "app.jobs.registry:purge_expired_sessions", "trigger": "interval",
             "trigger_args": {"seconds": -1}}
@@ -267,9 +268,3 @@ def test_negative_interval(reference, chimed_factory):
     assert got.status == 400 and "seconds" in got.json()["detail"], got
     assert chimed.req("GET", "/schedule/jobs").json() == []
     assert reference.req("POST", "/schedule/jobs", body).status == 200
-    try:
-        request(reference.port, "GET", "/schedule/jobs", timeout=3)
-        wedged = False
-    except OSError:
-        wedged = True
-    assert wedged, "the reference answered after a negative interval (it used to hang)"
