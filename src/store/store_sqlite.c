@@ -57,6 +57,7 @@ int chime__sqlite_exec_stmt(sqlite3_stmt *st)
 static void sqlite_close(struct chime_store *store)
 {
     struct sqlite_store *ss = ss_of(store);
+    chime__sqlite_ckpt_stop(ss);
     if (ss->st[ST_FINISH_RUN])
         chime__sqlite_flusher_stop(ss);
     for (int i = 0; i < ST_N; i++)
@@ -246,7 +247,7 @@ static int db_connect(struct sqlite_store *ss, const char *path, struct chime_di
         rc = sqlite3_exec(ss->db,
                           "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                           "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;"
-                          "PRAGMA cache_size = -65536;"
+                          "PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;"
                           "PRAGMA temp_store = MEMORY",
                           NULL, NULL, NULL);
     if (rc != SQLITE_OK)
@@ -288,6 +289,8 @@ int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *
                        rc == CHIME_ENOMEM ? "out of memory" : sqlite3_errmsg(ss->db));
     if (rc == 0 && (rc = chime__sqlite_flusher_start(ss)) < 0)
         chime_diag_set(diag, rc, "DATABASE_URL", "cannot start the run writer thread");
+    if (rc == 0)
+        rc = chime__sqlite_ckpt_start(ss, path);
     if (rc < 0) {
         sqlite_close(&ss->base);
         return rc;

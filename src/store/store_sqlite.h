@@ -45,6 +45,13 @@ struct sqlite_store {
     pthread_t flusher;
     bool flusher_started;
     bool stopping;
+    /* WAL checkpoints in a thread of their own (see store_sqlite_ckpt.c). */
+    sqlite3 *ckpt_db;
+    pthread_t ckpt;
+    pthread_cond_t ckpt_wake;
+    int wal_pages; /* pages in the WAL after the last commit */
+    int ckpt_mark; /* wal_pages when the last checkpoint pass started */
+    bool ckpt_started, ckpt_wanted, ckpt_stop;
 };
 
 /** Applies the migrations the file lacks, in one transaction. 0 or CHIME_ESTORE. */
@@ -69,6 +76,10 @@ int chime__sqlite_write_pending(struct sqlite_store *ss);
 void chime__sqlite_pending_clear(struct sqlite_store *ss);
 /** Writes the pending finishes in their own transaction (lock held). 0 or CHIME_ESTORE. */
 int chime__sqlite_flush(struct sqlite_store *ss);
+/* Background WAL checkpoints (store_sqlite_ckpt.c). Start never fails the open:
+ * without the thread SQLite's automatic checkpoint stays on. Stop without the lock. */
+int chime__sqlite_ckpt_start(struct sqlite_store *ss, const char *path);
+void chime__sqlite_ckpt_stop(struct sqlite_store *ss);
 int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run);
 int chime__sqlite_finish_runs(struct chime_store *store, const struct chime_run *const *runs,
                               size_t n, int *out_rcs);

@@ -1,0 +1,110 @@
+/*
+ * WAL checkpoints off the request path. SQLite's automatic checkpoint runs
+ * inside the commit that crosses 1,000 WAL pages, so a job add would wait
+ * for two fsyncs (4-13 ms each on a busy disk) while holding the store lock:
+ * that was the latency tail of POST /schedule/jobs. Instead the main
+ * connection's WAL hook wakes a checkpointer thread, which copies the WAL
+ * into the database with its own connection (a PASSIVE checkpoint never
+ * blocks the writer). Under sustained writes new frames arrive while it
+ * copies, so the WAL could never be restarted and would grow without end:
+ * once it is past RESTART_PAGES the checkpointer finishes the copy while
+ * holding the store lock (the rest is small, the writer waits once), and
+ * the next commit starts the WAL again from its beginning. Durability is
+ * unchanged: commits still go to the WAL exactly as before.
+ */
+#include <string.h>
+
+#include "base/base.h"
+#include "store/store_sqlite.h"
+
+/* Wake the checkpointer after this many new WAL pages (SQLite's own default). */
+#define CKPT_AT_PAGES 1000
+/* Past this many pages, finish the copy under the store lock (64 MiB of 4 KiB pages). */
+#define RESTART_PAGES 16384
+
+/* Called by SQLite after each commit of the main connection, store lock held. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int n_pages)
+{
+    (void)db;
+    (void)name;
+    struct sqlite_store *ss = arg;
+    ss->wal_pages = n_pages;
+    if (n_pages < ss->ckpt_mark)
+        ss->ckpt_mark = 0; /* the WAL was restarted */
+    if (n_pages - ss->ckpt_mark >= CKPT_AT_PAGES && !ss->ckpt_wanted) {
+        ss->ckpt_wanted = true;
+        pthread_cond_signal(&ss->ckpt_wake);
+    }
+    return SQLITE_OK;
+}
+
+static void checkpoint(struct sqlite_store *ss, bool locked)
+{
+    int n_log = 0, n_done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(ss->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
+                                       &n_done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        chime__log(CHIME_LOG_WARN, "sqlite store: checkpoint%s failed: %s",
+                   locked ? " (under the lock)" : "", sqlite3_errmsg(ss->ckpt_db));
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct sqlite_store *ss = arg;
+    pthread_mutex_lock(&ss->lock);
+    while (!ss->ckpt_stop) {
+        if (!ss->ckpt_wanted) {
+            pthread_cond_wait(&ss->ckpt_wake, &ss->lock);
+            continue;
+        }
+        ss->ckpt_wanted = false;
+        ss->ckpt_mark = ss->wal_pages; /* the next pass when as much again was written */
+        pthread_mutex_unlock(&ss->lock);
+        checkpoint(ss, false);
+        pthread_mutex_lock(&ss->lock);
+        if (ss->wal_pages >= RESTART_PAGES) {
+            checkpoint(ss, true); /* no writer now: copies the rest, the WAL restarts */
+            ss->wal_pages = ss->ckpt_mark = 0;
+        }
+    }
+    pthread_mutex_unlock(&ss->lock);
+    return NULL;
+}
+
+int chime__sqlite_ckpt_start(struct sqlite_store *ss, const char *path)
+{
+    if (!*path || !strcmp(path, ":memory:"))
+        return 0; /* no WAL: SQLite's own handling is all there is */
+    if (sqlite3_open_v2(path, &ss->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        goto out_close;
+    sqlite3_busy_timeout(ss->ckpt_db, 0);
+    pthread_cond_init(&ss->ckpt_wake, NULL);
+    if (pthread_create(&ss->ckpt, NULL, ckpt_main, ss) != 0) {
+        pthread_cond_destroy(&ss->ckpt_wake);
+        goto out_close;
+    }
+    ss->ckpt_started = true;
+    sqlite3_wal_hook(ss->db, wal_hook, ss);
+    return 0;
+out_close:
+    sqlite3_close(ss->ckpt_db);
+    ss->ckpt_db = NULL;
+    return 0; /* not fatal: SQLite's automatic checkpoint stays on */
+}
+
+void chime__sqlite_ckpt_stop(struct sqlite_store *ss)
+{
+    if (!ss->ckpt_started)
+        return;
+    pthread_mutex_lock(&ss->lock);
+    ss->ckpt_stop = true;
+    pthread_cond_signal(&ss->ckpt_wake);
+    pthread_mutex_unlock(&ss->lock);
+    pthread_join(ss->ckpt, NULL);
+    pthread_cond_destroy(&ss->ckpt_wake);
+    sqlite3_wal_hook(ss->db, NULL, NULL);
+    sqlite3_close(ss->ckpt_db);
+    ss->ckpt_db = NULL;
+    ss->ckpt_started = false;
+}
