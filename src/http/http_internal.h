@@ -119,6 +119,11 @@ json_t *chime__http_body_object(const struct chime__http_req *req, struct chime_
  * pydantic v1 does (body is changed in place). false with a 422 in rep.
  */
 bool chime__http_body_check_job(json_t *body, struct chime__http_reply *rep);
+/**
+ * The same checks for a PATCH body: func, trigger, trigger_args, name, all
+ * optional (a null name is kept). false with a 422 in rep.
+ */
+bool chime__http_body_check_patch(json_t *body, struct chime__http_reply *rep);
 
 /* json_check.c: Python json.loads error messages. */
 struct chime__json_error {

@@ -1,10 +1,11 @@
 /*
  * The job endpoints of the reference service and chime's additions: create
- * (POST /schedule/jobs), get, patch, delete, pause, resume and run now. The
- * body goes through the model check (422) before chime_job_from_request's
- * semantic validation (400); everything else is a scheduler API call whose
- * error maps to a status in reply.c. APS-COMPAT: the answers of pause,
- * resume and delete are {"status": "paused" | "resumed" | "deleted"}.
+ * (POST /schedule/jobs), get, patch, delete, pause, resume and run now. A
+ * create or patch body goes through the model check (422) before
+ * chime_job_from_request's semantic validation (400); everything else is a
+ * scheduler API call whose error maps to a status in reply.c. APS-COMPAT:
+ * the answers of pause, resume and delete are {"status": "paused" |
+ * "resumed" | "deleted"}.
  */
 #include <string.h>
 
@@ -70,6 +71,10 @@ void chime__http_jobs_patch(const struct chime__http_req *req, struct chime__htt
     json_t *body = chime__http_body_object(req, rep);
     if (!body)
         return;
+    if (!chime__http_body_check_patch(body, rep)) {
+        json_decref(body);
+        return;
+    }
     struct chime_job job;
     struct chime_diag diag;
     chime_job_init(&job);

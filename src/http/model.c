@@ -3,9 +3,11 @@
  * func: str, trigger: str (required), trigger_args: dict = {},
  * name: Optional[str] = None, jobstore: str = "default". Checked field by
  * field in that order, collecting every error as pydantic does, before the
- * semantic validation of chime_job_from_request. APS-COMPAT: pydantic v1
- * coerces numbers and booleans to str fields (1 -> "1", 1.5 -> "1.5",
- * true -> "True"), so chime does too, in place in the body.
+ * semantic validation of chime_job_from_request. A PATCH body goes through
+ * the same checks with every field optional, so a structural error answers
+ * the same 422 on both. APS-COMPAT: pydantic v1 coerces numbers and booleans
+ * to str fields (1 -> "1", 1.5 -> "1.5", true -> "True"), so chime does too,
+ * in place in the body.
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,17 +19,32 @@
 
 enum field_kind { FIELD_STR, FIELD_DICT };
 
+/* What a null value does: refused (422), dropped (= absent), or kept as is. */
+enum field_null { NULL_REFUSED, NULL_DROPPED, NULL_KEPT };
+
 struct field {
     const char *name;
     enum field_kind kind;
     bool required;
-    bool nullable;
+    enum field_null null;
 };
 
 static const struct field job_fields[] = {
-    { "func", FIELD_STR, true, false },           { "trigger", FIELD_STR, true, false },
-    { "trigger_args", FIELD_DICT, false, false }, { "name", FIELD_STR, false, true },
-    { "jobstore", FIELD_STR, false, false },
+    { "func", FIELD_STR, true, NULL_REFUSED },
+    { "trigger", FIELD_STR, true, NULL_REFUSED },
+    { "trigger_args", FIELD_DICT, false, NULL_REFUSED },
+    { "name", FIELD_STR, false, NULL_DROPPED },
+    { "jobstore", FIELD_STR, false, NULL_REFUSED },
+};
+
+/* The model fields a PATCH may change (other keys are the scheduler's to
+ * refuse); a null name stays in the patch: it resets the name to the
+ * default, as on create. */
+static const struct field patch_fields[] = {
+    { "func", FIELD_STR, false, NULL_REFUSED },
+    { "trigger", FIELD_STR, false, NULL_REFUSED },
+    { "trigger_args", FIELD_DICT, false, NULL_REFUSED },
+    { "name", FIELD_STR, false, NULL_KEPT },
 };
 
 /* Python's repr() of a float: the shortest digits that read back the same. */
@@ -87,7 +104,9 @@ static int check_field(json_t *body, const struct field *f, json_t *errors)
         if (f->required)
             msg = "field required", type = "value_error.missing";
     } else if (json_is_null(v)) {
-        if (f->nullable)
+        if (f->null == NULL_KEPT)
+            return 0;
+        if (f->null == NULL_DROPPED)
             return json_object_del(body, f->name) < 0 ? CHIME_ENOMEM : 0;
         msg = "none is not an allowed value", type = "type_error.none.not_allowed";
     } else if (f->kind == FIELD_DICT) {
@@ -105,12 +124,14 @@ static int check_field(json_t *body, const struct field *f, json_t *errors)
     return entry && json_array_append_new(errors, entry) == 0 ? 0 : CHIME_ENOMEM;
 }
 
-bool chime__http_body_check_job(json_t *body, struct chime__http_reply *rep)
+/* Checks body against fields, collecting every error; false with a 422 (or 503) in rep. */
+static bool check_model(json_t *body, const struct field *fields, size_t n_fields,
+                        struct chime__http_reply *rep)
 {
     json_t *errors = json_array();
     int rc = errors ? 0 : CHIME_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < sizeof(job_fields) / sizeof(job_fields[0]); i++)
-        rc = check_field(body, &job_fields[i], errors);
+    for (size_t i = 0; rc == 0 && i < n_fields; i++)
+        rc = check_field(body, &fields[i], errors);
     if (rc < 0) {
         json_decref(errors);
         chime__http_reply_json(rep, 503, NULL);
@@ -122,4 +143,14 @@ bool chime__http_body_check_job(json_t *body, struct chime__http_reply *rep)
     }
     chime__http_reply_422(rep, errors);
     return false;
+}
+
+bool chime__http_body_check_job(json_t *body, struct chime__http_reply *rep)
+{
+    return check_model(body, job_fields, sizeof(job_fields) / sizeof(job_fields[0]), rep);
+}
+
+bool chime__http_body_check_patch(json_t *body, struct chime__http_reply *rep)
+{
+    return check_model(body, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]), rep);
 }

@@ -610,6 +610,75 @@ static void test_http_patch(void **state)
     resp_free(&r);
 }
 
+/* A PATCH whose body has a structural error answers POST's 422 entry; the job is unchanged. */
+static void expect_patch_422(struct fixture *f, const char *body, const char *loc1,
+                             const char *type)
+{
+    struct resp r;
+    assert_int_equal(http_req(f, "PATCH", "/schedule/jobs/p", NULL, body, &r), 422);
+    json_t *detail = json_object_get(r.json, "detail");
+    assert_int_equal(json_array_size(detail), 1);
+    json_t *e = json_array_get(detail, 0);
+    json_t *loc = json_object_get(e, "loc");
+    assert_string_equal(json_string_value(json_array_get(loc, 0)), "body");
+    if (loc1)
+        assert_string_equal(json_string_value(json_array_get(loc, 1)), loc1);
+    else
+        assert_int_equal(json_array_size(loc), 1);
+    assert_string_equal(jstr(e, "type"), type);
+    resp_free(&r);
+    assert_int_equal(http_req(f, "GET", "/schedule/jobs/p", NULL, NULL, &r), 200);
+    assert_string_equal(jstr(r.json, "name"), "orig");
+    assert_string_equal(jstr(r.json, "trigger"), "interval");
+    resp_free(&r);
+}
+
+static void test_http_patch_structural_errors_are_422_as_post(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    add_job(f, INTERVAL_BODY ",\"id\":\"p\",\"name\":\"orig\"}");
+    expect_patch_422(f, "{\"trigger_args\":[1]}", "trigger_args", "type_error.dict");
+    expect_patch_422(f, "{\"trigger_args\":null}", "trigger_args", "type_error.none.not_allowed");
+    expect_patch_422(f, "{\"trigger\":{}}", "trigger", "type_error.str");
+    expect_patch_422(f, "{\"func\":[]}", "func", "type_error.str");
+    expect_patch_422(f, "{\"name\":{\"a\":1}}", "name", "type_error.str");
+    expect_patch_422(f, "[1]", NULL, "type_error.dict");
+    /* The same entry as POST's for the same error. */
+    assert_int_equal(http_req(f, "POST", "/schedule/jobs", NULL,
+                              "{\"func\":\"chime:noop\",\"trigger\":\"interval\","
+                              "\"trigger_args\":[1]}",
+                              &r),
+                     422);
+    json_t *post = json_incref(r.json);
+    resp_free(&r);
+    assert_int_equal(http_req(f, "PATCH", "/schedule/jobs/p", NULL, "{\"trigger_args\":[1]}", &r),
+                     422);
+    assert_true(json_equal(post, r.json));
+    json_decref(post);
+    resp_free(&r);
+    /* Every wrong field is reported, in model order, and checked before the job is looked up. */
+    assert_int_equal(http_req(f, "PATCH", "/schedule/jobs/nope", NULL,
+                              "{\"name\":[],\"trigger_args\":1}", &r),
+                     422);
+    json_t *detail = json_object_get(r.json, "detail");
+    assert_int_equal(json_array_size(detail), 2);
+    assert_string_equal(
+            json_string_value(json_array_get(json_object_get(json_array_get(detail, 0), "loc"), 1)),
+            "trigger_args");
+    resp_free(&r);
+    /* Numbers are coerced to a str field as on create; a null name resets it to the default. */
+    assert_int_equal(http_req(f, "PATCH", "/schedule/jobs/p", NULL, "{\"name\":7}", &r), 200);
+    assert_string_equal(jstr(r.json, "name"), "7");
+    resp_free(&r);
+    assert_int_equal(http_req(f, "PATCH", "/schedule/jobs/p", NULL, "{\"name\":null}", &r), 200);
+    assert_string_equal(jstr(r.json, "name"), "noop");
+    resp_free(&r);
+    /* Semantic errors stay 400, as on create. */
+    assert_int_equal(http_req(f, "PATCH", "/schedule/jobs/p", NULL, "{\"args\":{}}", &r), 400);
+    resp_free(&r);
+}
+
 /* Walks the paged listing; returns the number of jobs seen, all distinct and in order. */
 static size_t walk_pages(struct fixture *f, size_t limit, size_t *out_pages)
 {
@@ -1017,6 +1086,7 @@ int main(void)
         T(test_http_token_required_except_probes),
         T(test_http_pause_resume_delete),
         T(test_http_patch),
+        T(test_http_patch_structural_errors_are_422_as_post),
         T(test_http_cursor_paging),
         T(test_http_streamed_listing_of_many_jobs),
         T(test_http_preview),
