@@ -19,6 +19,7 @@
 #include "cli/chimed.h"
 #include "exec/webhook.h"
 #include "job/plugin.h"
+#include "job/registry.h"
 #include "time/tz.h"
 
 extern char **environ;
@@ -72,11 +73,29 @@ static bool listen_allowed(const struct chime_settings *s)
     return false;
 }
 
+/* The chime:exec gate (CHIME_ALLOW_EXEC, CHIME_EXEC_ALLOW), before any job is resolved. */
+static int set_exec_gate(const struct chime_settings *s)
+{
+    struct chime_registry_config cfg = { .allow_exec = s->allow_exec, .exec_allow = s->exec_allow };
+    struct chime_diag diag;
+    chime_diag_clear(&diag);
+    if (chime_registry_configure(&cfg, &diag) != 0) {
+        fprintf(stderr, "chimed: %s\n", diag.message);
+        return EXIT_USAGE;
+    }
+    if (s->allow_exec)
+        chime__log(CHIME_LOG_INFO, "chime:exec jobs allowed (%s)",
+                   *s->exec_allow ? s->exec_allow : "any executable");
+    return 0;
+}
+
 /* Plugin directory (before any job is resolved) and libcurl (chime:http). */
 static int set_job_targets(const struct chime_settings *s)
 {
     struct chime_diag diag;
     chime_diag_clear(&diag);
+    if (set_exec_gate(s) != 0)
+        return EXIT_USAGE;
     if (chime__plugin_dir_set(s->plugin_dir, &diag) != 0) {
         fprintf(stderr, "chimed: CHIME_PLUGIN_DIR: %s\n", diag.message);
         return EXIT_USAGE;

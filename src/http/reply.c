@@ -100,6 +100,8 @@ static unsigned error_status(int err)
         return 404;
     case CHIME_EEXIST:
         return 409;
+    case CHIME_EPERM:
+        return 403;
     case CHIME_EINVAL:
     case CHIME_ENEVER:
     case CHIME_EFUNC:

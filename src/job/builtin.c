@@ -4,7 +4,7 @@
  * `chime:fail` always fails with a message (tests of failure handling);
  * `chime:sleep` sleeps for a while (tests of runs that take real time:
  * shutdown grace, max_instances, lost runs); `chime:http` calls a webhook
- * (src/job/builtin_http.c).
+ * (src/job/builtin_http.c); `chime:exec` runs a command (src/job/builtin_exec.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,6 +70,7 @@ static const struct chime_param sleep_params[] = {
 
 /* Sorted by name. */
 static const struct chime_func chime_funcs[] = {
+    { "chime", "exec", chime__exec_run, chime__exec_params, CHIME__EXEC_N_PARAMS, false },
     { "chime", "fail", fail_run, fail_params, 1, false },
     { "chime", "http", chime__http_run, chime__http_params, CHIME__HTTP_N_PARAMS, false },
     { "chime", "noop", noop_run, NULL, 0, false },
@@ -87,6 +88,8 @@ int chime__module_chime_check(const struct chime_func *fn, const json_t *bound,
 {
     if (fn->fn == chime__http_run)
         return chime__http_check(bound, diag);
+    if (fn->fn == chime__exec_run)
+        return chime__exec_check(bound, diag);
     if (fn->fn != sleep_run)
         return 0;
     double seconds = sleep_seconds(bound);

@@ -75,6 +75,27 @@ int chime_registry_bind(const struct chime_func *fn, const json_t *args, const j
 /** Calls each registered function (module order, then name order); for listings. */
 void chime_registry_foreach(void (*visit)(const struct chime_func *fn, void *ctx), void *ctx);
 
+/*
+ * Process-wide settings of the compiled-in functions. chimed sets them from
+ * its settings at start-up, before any job is created or loaded; an embedder
+ * that never calls chime_registry_configure gets the defaults (all false/NULL:
+ * chime:exec disabled).
+ */
+struct chime_registry_config {
+    bool allow_exec;        /* CHIME_ALLOW_EXEC: chime:exec jobs may be created and run */
+    const char *exec_allow; /* CHIME_EXEC_ALLOW: comma-separated absolute paths of the only
+                               executables chime:exec may run; NULL or "" = any */
+};
+
+/**
+ * Replaces the registry configuration (copies config; NULL restores the
+ * defaults). CHIME_EINVAL with diag (field "CHIME_EXEC_ALLOW") when the
+ * allow-list holds a path that is not absolute, CHIME_ENOMEM; on error the
+ * previous configuration stays. Thread-safe (a mutex); jobs already created
+ * are checked against the new configuration when they next run.
+ */
+int chime_registry_configure(const struct chime_registry_config *config, struct chime_diag *diag);
+
 /** Frees what an outcome owns. */
 void chime_outcome_release(struct chime_outcome *out);
 

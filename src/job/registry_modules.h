@@ -15,7 +15,7 @@ struct chime__module {
     size_t n_funcs;
 };
 
-/* `chime`: fail, http, noop, sleep. */
+/* `chime`: exec, fail, http, noop, sleep. */
 extern const struct chime__module chime__module_chime;
 /* `app.jobs.registry`: send_daily_digest, purge_expired_sessions, generate_weekly_report. */
 extern const struct chime__module chime__module_app_jobs_registry;
@@ -41,5 +41,30 @@ int chime__http_check(const json_t *bound, struct chime_diag *diag);
  */
 int chime__module_chime_check(const struct chime_func *fn, const json_t *bound,
                               struct chime_diag *diag);
+
+/* chime:exec (src/job/builtin_exec.c): its parameters, in positional order. */
+#define CHIME__EXEC_N_PARAMS 6
+extern const struct chime_param chime__exec_params[CHIME__EXEC_N_PARAMS];
+
+/** Runs a bound chime:exec call (checks the gate again first). Thread-safe. */
+void chime__exec_run(const struct chime_call *call, struct chime_outcome *out);
+
+/**
+ * Checks a bound chime:exec call: the gate (CHIME_EPERM, field "func", when
+ * exec is disabled; CHIME_EPERM, field "kwargs.argv", when argv[0] is not on
+ * the allow-list), then every value (CHIME_EINVAL naming "kwargs.<name>").
+ * Borrows bound; thread-safe.
+ */
+int chime__exec_check(const json_t *bound, struct chime_diag *diag);
+
+/** Checks a CHIME_EXEC_ALLOW text (absolute paths, comma-separated): 0 or CHIME_EINVAL. */
+int chime__exec_allow_parse(const char *list, struct chime_diag *diag);
+
+/**
+ * The exec policy set by chime_registry_configure: *out_enabled, and a copy of
+ * the allow-list (chime__malloc'd, NULL when none; the caller frees it).
+ * 0 or CHIME_ENOMEM. Thread-safe.
+ */
+int chime__registry_exec_policy(bool *out_enabled, char **out_allow);
 
 #endif /* CHIME_JOB_REGISTRY_MODULES_H */
