@@ -66,6 +66,8 @@ static void sqlite_close(struct chime_store *store)
     chime__index_release(&ss->idx);
     chime__run_set_release(&ss->running);
     chime__free(ss->pending);
+    pthread_cond_destroy(&ss->idle);
+    pthread_mutex_destroy(&ss->ckpt_mu);
     pthread_mutex_destroy(&ss->lock);
     chime__free(ss);
 }
@@ -79,7 +81,7 @@ static void bind_opt_time(sqlite3_stmt *st, int i, chime_utime t)
 }
 
 /* Binds ?1..?17 of ST_INSERT_JOB / ST_UPDATE_JOB from an entry. */
-static int bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e)
+void chime__sqlite_bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e)
 {
     struct chime_job j;
     chime__index_entry_view(e, &j);
@@ -101,7 +103,6 @@ static int bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e)
     sqlite3_bind_int64(st, 15, j.version);
     sqlite3_bind_int64(st, 16, j.created_at);
     sqlite3_bind_int64(st, 17, j.updated_at);
-    return 0;
 }
 
 static int store_error(struct sqlite_store *ss, const char *what)
@@ -116,15 +117,19 @@ static int sqlite_put(struct chime_store *store, const struct chime_job *job,
     struct sqlite_store *ss = ss_of(store);
     struct chime__index_entry *repl, *old;
     pthread_mutex_lock(&ss->lock);
+    if (mode != CHIME__PUT_ADD)
+        chime__sqlite_wait_db(ss); /* before old is looked up: waiting unlocks */
     int rc = chime__index_prepare_put(&ss->idx, job, mode, &repl, &old);
     if (rc < 0)
         goto out_unlock;
+    if (!old && mode == CHIME__PUT_ADD) {
+        rc = chime__sqlite_add_grouped(ss, repl);
+        goto out_unlock;
+    }
     sqlite3_stmt *st = ss->st[old ? ST_UPDATE_JOB : ST_INSERT_JOB];
-    rc = bind_entry(st, repl);
-    if (rc == 0 && chime__sqlite_exec_stmt(st) != SQLITE_OK)
+    chime__sqlite_bind_entry(st, repl);
+    if (chime__sqlite_exec_stmt(st) != SQLITE_OK)
         rc = store_error(ss, "writing a job");
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     if (rc == 0)
         chime__index_commit_put(&ss->idx, repl, old);
     else
@@ -148,7 +153,7 @@ static int sqlite_remove_job(struct chime_store *store, const char *id)
 {
     struct sqlite_store *ss = ss_of(store);
     int rc = CHIME_ENOENT;
-    pthread_mutex_lock(&ss->lock);
+    chime__sqlite_lock_db(ss);
     struct chime__index_entry *e = chime__index_find(&ss->idx, id);
     if (!e)
         goto out_unlock;
@@ -276,6 +281,9 @@ int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *
         return CHIME_ENOMEM;
     ss->base.ops = &sqlite_ops;
     pthread_mutex_init(&ss->lock, NULL);
+    pthread_mutex_init(&ss->ckpt_mu, NULL);
+    pthread_cond_init(&ss->idle, NULL);
+    ss->adds_tail = &ss->adds;
     chime__index_init(&ss->idx);
     ss->defaults = *defaults;
     int rc = db_connect(ss, path, diag);

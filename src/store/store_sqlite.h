@@ -45,12 +45,17 @@ struct sqlite_store {
     pthread_t flusher;
     bool flusher_started;
     bool stopping;
+    /* Job adds waiting for the next group commit (see store_sqlite_group.c). */
+    struct chime__sqlite_add *adds, **adds_tail;
+    bool writing;        /* a group is being written: the connection is busy */
+    pthread_cond_t idle; /* broadcast when a group is decided */
     /* WAL checkpoints in a thread of their own (see store_sqlite_ckpt.c). */
     sqlite3 *ckpt_db;
     pthread_t ckpt;
     pthread_cond_t ckpt_wake;
-    int wal_pages; /* pages in the WAL after the last commit */
-    int ckpt_mark; /* wal_pages when the last checkpoint pass started */
+    pthread_mutex_t ckpt_mu; /* guards the checkpoint fields below and ckpt_wake */
+    int wal_pages;           /* pages in the WAL after the last commit */
+    int ckpt_mark;           /* wal_pages when the last checkpoint pass started */
     bool ckpt_started, ckpt_wanted, ckpt_stop;
 };
 
@@ -76,6 +81,14 @@ int chime__sqlite_write_pending(struct sqlite_store *ss);
 void chime__sqlite_pending_clear(struct sqlite_store *ss);
 /** Writes the pending finishes in their own transaction (lock held). 0 or CHIME_ESTORE. */
 int chime__sqlite_flush(struct sqlite_store *ss);
+/* Group commit of adds (store_sqlite_group.c). Lock the store with lock_db
+ * (or call wait_db with the lock held) before using the connection. */
+void chime__sqlite_lock_db(struct sqlite_store *ss);
+void chime__sqlite_wait_db(struct sqlite_store *ss);
+/** Queues a prepared new entry and returns once its row is committed (0, linked
+ * into the index) or refused (EEXIST, ESTORE, ENOMEM; entry freed). Lock held. */
+int chime__sqlite_add_grouped(struct sqlite_store *ss, struct chime__index_entry *entry);
+void chime__sqlite_bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e);
 /* Background WAL checkpoints (store_sqlite_ckpt.c). Start never fails the open:
  * without the thread SQLite's automatic checkpoint stays on. Stop without the lock. */
 int chime__sqlite_ckpt_start(struct sqlite_store *ss, const char *path);

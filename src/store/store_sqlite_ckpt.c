@@ -22,12 +22,14 @@
 /* Past this many pages, finish the copy under the store lock (64 MiB of 4 KiB pages). */
 #define RESTART_PAGES 16384
 
-/* Called by SQLite after each commit of the main connection, store lock held. */
+/* Called by SQLite after each commit of the main connection (by a group
+ * commit's leader without the store lock: the fields have their own mutex). */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int n_pages)
 {
     (void)db;
     (void)name;
     struct sqlite_store *ss = arg;
+    pthread_mutex_lock(&ss->ckpt_mu);
     ss->wal_pages = n_pages;
     if (n_pages < ss->ckpt_mark)
         ss->ckpt_mark = 0; /* the WAL was restarted */
@@ -35,6 +37,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int n_pages)
         ss->ckpt_wanted = true;
         pthread_cond_signal(&ss->ckpt_wake);
     }
+    pthread_mutex_unlock(&ss->ckpt_mu);
     return SQLITE_OK;
 }
 
@@ -48,26 +51,39 @@ static void checkpoint(struct sqlite_store *ss, bool locked)
                    locked ? " (under the lock)" : "", sqlite3_errmsg(ss->ckpt_db));
 }
 
+/* One pass, then the final copy under the store lock if the WAL is too long. */
+static void checkpoint_pass(struct sqlite_store *ss)
+{
+    checkpoint(ss, false);
+    pthread_mutex_lock(&ss->ckpt_mu);
+    bool restart = ss->wal_pages >= RESTART_PAGES;
+    pthread_mutex_unlock(&ss->ckpt_mu);
+    if (!restart)
+        return;
+    chime__sqlite_lock_db(ss);
+    checkpoint(ss, true); /* no writer now: copies the rest, the WAL restarts */
+    pthread_mutex_unlock(&ss->lock);
+    pthread_mutex_lock(&ss->ckpt_mu);
+    ss->wal_pages = ss->ckpt_mark = 0;
+    pthread_mutex_unlock(&ss->ckpt_mu);
+}
+
 static void *ckpt_main(void *arg)
 {
     struct sqlite_store *ss = arg;
-    pthread_mutex_lock(&ss->lock);
+    pthread_mutex_lock(&ss->ckpt_mu);
     while (!ss->ckpt_stop) {
         if (!ss->ckpt_wanted) {
-            pthread_cond_wait(&ss->ckpt_wake, &ss->lock);
+            pthread_cond_wait(&ss->ckpt_wake, &ss->ckpt_mu);
             continue;
         }
         ss->ckpt_wanted = false;
         ss->ckpt_mark = ss->wal_pages; /* the next pass when as much again was written */
-        pthread_mutex_unlock(&ss->lock);
-        checkpoint(ss, false);
-        pthread_mutex_lock(&ss->lock);
-        if (ss->wal_pages >= RESTART_PAGES) {
-            checkpoint(ss, true); /* no writer now: copies the rest, the WAL restarts */
-            ss->wal_pages = ss->ckpt_mark = 0;
-        }
+        pthread_mutex_unlock(&ss->ckpt_mu);
+        checkpoint_pass(ss);
+        pthread_mutex_lock(&ss->ckpt_mu);
     }
-    pthread_mutex_unlock(&ss->lock);
+    pthread_mutex_unlock(&ss->ckpt_mu);
     return NULL;
 }
 
@@ -79,6 +95,10 @@ int chime__sqlite_ckpt_start(struct sqlite_store *ss, const char *path)
         SQLITE_OK)
         goto out_close;
     sqlite3_busy_timeout(ss->ckpt_db, 0);
+    /* Reading the schema makes the connection see the WAL (else it checkpoints nothing). */
+    if (sqlite3_exec(ss->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        goto out_close;
     pthread_cond_init(&ss->ckpt_wake, NULL);
     if (pthread_create(&ss->ckpt, NULL, ckpt_main, ss) != 0) {
         pthread_cond_destroy(&ss->ckpt_wake);
@@ -97,10 +117,10 @@ void chime__sqlite_ckpt_stop(struct sqlite_store *ss)
 {
     if (!ss->ckpt_started)
         return;
-    pthread_mutex_lock(&ss->lock);
+    pthread_mutex_lock(&ss->ckpt_mu);
     ss->ckpt_stop = true;
     pthread_cond_signal(&ss->ckpt_wake);
-    pthread_mutex_unlock(&ss->lock);
+    pthread_mutex_unlock(&ss->ckpt_mu);
     pthread_join(ss->ckpt, NULL);
     pthread_cond_destroy(&ss->ckpt_wake);
     sqlite3_wal_hook(ss->db, NULL, NULL);

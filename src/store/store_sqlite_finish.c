@@ -57,6 +57,7 @@ void chime__sqlite_pending_clear(struct sqlite_store *ss)
 
 int chime__sqlite_flush(struct sqlite_store *ss)
 {
+    chime__sqlite_wait_db(ss); /* a group of adds may be using the connection */
     if (!ss->n_pending)
         return 0;
     int rc = chime__sqlite_exec_stmt(ss->st[ST_BEGIN]) == SQLITE_OK ? 0 : CHIME_ESTORE;
@@ -169,7 +170,7 @@ static int finish_locked(struct sqlite_store *ss, const struct chime_run *run)
 int chime__sqlite_finish_run(struct chime_store *store, const struct chime_run *run)
 {
     struct sqlite_store *ss = (struct sqlite_store *)store;
-    pthread_mutex_lock(&ss->lock);
+    chime__sqlite_lock_db(ss);
     int rc = finish_locked(ss, run);
     pthread_mutex_unlock(&ss->lock);
     return rc;
@@ -180,7 +181,7 @@ int chime__sqlite_finish_runs(struct chime_store *store, const struct chime_run 
 {
     struct sqlite_store *ss = (struct sqlite_store *)store;
     int first = 0;
-    pthread_mutex_lock(&ss->lock);
+    chime__sqlite_lock_db(ss);
     for (size_t i = 0; i < n; i++) {
         int rc = finish_locked(ss, runs[i]);
         if (out_rcs)

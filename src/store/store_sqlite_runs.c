@@ -189,7 +189,7 @@ int chime__sqlite_claim_due(struct chime_store *store, const struct chime_claim_
     struct sqlite_store *ss = ss_of(store);
     struct claimed *c;
     size_t n, n_done = 0, start = out->n_claims;
-    pthread_mutex_lock(&ss->lock);
+    chime__sqlite_lock_db(ss);
     int rc = collect_due(ss, req, &c, &n);
     if (rc < 0 || n == 0)
         goto out_unlock;
@@ -218,7 +218,7 @@ int chime__sqlite_claim_now(struct chime_store *store, const char *id,
 {
     struct sqlite_store *ss = ss_of(store);
     int rc = CHIME_ENOENT, n_running = 0;
-    pthread_mutex_lock(&ss->lock);
+    chime__sqlite_lock_db(ss);
     struct chime__index_entry *e = chime__index_find(&ss->idx, id);
     if (!e)
         goto out_unlock;
@@ -298,7 +298,7 @@ int chime__sqlite_list_runs(struct chime_store *store, const struct chime_run_fi
 {
     struct sqlite_store *ss = ss_of(store);
     sqlite3_stmt *st;
-    pthread_mutex_lock(&ss->lock);
+    chime__sqlite_lock_db(ss);
     chime__sqlite_flush(ss); /* the listing shows every finish handed in */
     int rc = prepare_runs_query(ss, filter, &st);
     if (rc < 0)
@@ -341,7 +341,7 @@ static int prune_batches(struct sqlite_store *ss, const char *sql, sqlite3_int64
 int chime__sqlite_prune_runs(struct chime_store *store, chime_utime before, size_t keep_per_job)
 {
     struct sqlite_store *ss = ss_of(store);
-    pthread_mutex_lock(&ss->lock);
+    chime__sqlite_lock_db(ss);
     chime__sqlite_flush(ss);
     int rc = prune_batches(ss,
                            "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE "
