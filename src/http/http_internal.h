@@ -184,7 +184,8 @@ void chime__conn_watch_answering(struct chime__conn_watch *w, struct chime__conn
 /** How many connections the watchdog has cut (tests). */
 size_t chime__conn_watch_n_cut(struct chime__conn_watch *w);
 
-/* openapi_doc.c: the OpenAPI 3.1 document (JSON text). */
+/* The OpenAPI 3.1 document (JSON text, NUL-terminated): src/http/openapi.json,
+ * embedded at build time by cmake/embed.cmake into <build>/generated/openapi_json.c. */
 extern const char chime__openapi_json[];
 
 /** Now from the env's clock. */

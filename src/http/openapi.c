@@ -1,6 +1,7 @@
 /*
- * GET /openapi.json: the OpenAPI 3.1 document of the API, embedded in the
- * binary as text (openapi_doc.c) and served as is.
+ * GET /openapi.json: the OpenAPI 3.1 document of the API, served as is. The
+ * document is src/http/openapi.json, embedded in the binary at build time as
+ * the string chime__openapi_json (cmake/embed.cmake, see CMakeLists.txt).
  */
 #include <string.h>
 

@@ -7,9 +7,12 @@ resolving, every schema a valid Draft 2020-12 schema). Then, for every
 operation and every status it documents, a real request that yields that
 status is made and the real body (and documented headers such as
 X-Next-Cursor) is validated with jsonschema against the response schema, the
-$refs resolved into components. The reverse holds too: every route of the
-router's table is documented, every documented path answers 405 exactly for
-the methods it does not document, and unknown paths are 404.
+$refs resolved into components (shared responses and parameters included:
+the trailing-slash 307 and the 414 every operation answers are exercised per
+operation). The reverse holds too: every route of the router's table is
+documented, every documented path answers 405 exactly for the methods it
+does not document (validated against components/responses/MethodNotAllowed),
+unknown paths are 404, and every shared component is used.
 
 A few documented statuses cannot be produced by a client's request; they are
 listed in UNREACHABLE with the reason, and the test fails if the document
@@ -149,10 +152,39 @@ def strict(doc):
     return out
 
 
+def deref(doc, node):
+    """node, or what its $ref ("#/components/...") points to (followed until
+    a node without $ref)."""
+    seen = set()
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/") and ref not in seen, ref
+        seen.add(ref)
+        node = doc
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
 def operation(doc, method, path):
     op = doc["paths"].get(path, {}).get(method)
     assert op is not None, f"{method.upper()} {path} is not in the document"
     return op
+
+
+def op_parameters(doc, path, method):
+    """The operation's parameters, $refs resolved, with the path item's
+    (which the operation's override by name and location)."""
+    item = doc["paths"][path]
+    params = {}
+    for p in item.get("parameters", []) + item[method].get("parameters", []):
+        p = deref(doc, p)
+        params[(p.get("name"), p.get("in"))] = p
+    return list(params.values())
+
+
+def op_response(doc, method, path, status):
+    return deref(doc, operation(doc, method, path)["responses"][status])
 
 
 def check_response(doc, method, path, r):
@@ -162,17 +194,26 @@ def check_response(doc, method, path, r):
     status = str(r.status)
     assert status in op["responses"], \
         f"{method.upper()} {path} answered {r.status}, not documented: {r}"
-    resp = op["responses"][status]
+    return check_against(doc, op_response(doc, method, path, status), r,
+                         f"{method.upper()} {path} {status} body")
+
+
+def check_against(doc, resp, r, what):
+    """r matches the response object resp: its body (none when resp has no
+    content) and its headers."""
     content = resp.get("content", {})
-    ctype = r.headers.get("content-type", "").split(";")[0].strip()
-    assert ctype in content, f"{method.upper()} {path} {status}: Content-Type {ctype!r} " \
-                             f"not among {sorted(content)}"
-    body = r.json()
-    schema = content[ctype]["schema"]
-    what = f"{method.upper()} {path} {status} body"
-    validate(doc, schema, body, what)
-    validate(strict(doc), strict(schema), body, what + " (strict: undocumented field?)")
+    body = None
+    if not content:
+        assert r.body == b"", f"{what}: a body where the document has none: {r}"
+    else:
+        ctype = r.headers.get("content-type", "").split(";")[0].strip()
+        assert ctype in content, f"{what}: Content-Type {ctype!r} not among {sorted(content)}"
+        body = r.json()
+        schema = content[ctype]["schema"]
+        validate(doc, schema, body, what)
+        validate(strict(doc), strict(schema), body, what + " (strict: undocumented field?)")
     for name, header in resp.get("headers", {}).items():
+        header = deref(doc, header)
         value = r.headers.get(name.lower())
         if header.get("required"):
             assert value is not None, f"{what}: required header {name} missing"
@@ -194,24 +235,36 @@ def iter_refs(node):
             yield from iter_refs(v)
 
 
+def iter_response_schemas(where, resp):
+    for mt, media in resp.get("content", {}).items():
+        yield f"{where} {mt}", media.get("schema", {})
+    for h, header in resp.get("headers", {}).items():
+        yield f"{where} header {h}", header.get("schema", {})
+
+
 def iter_schemas(doc):
-    """(where, schema) of every schema the document holds."""
-    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+    """(where, schema) of every schema the document holds (components and
+    operations; a $ref to a shared response or parameter is checked there)."""
+    components = doc.get("components", {})
+    for name, schema in components.get("schemas", {}).items():
         yield f"components.schemas.{name}", schema
+    for name, resp in components.get("responses", {}).items():
+        yield from iter_response_schemas(f"components.responses.{name}", resp)
+    for name, p in components.get("parameters", {}).items():
+        yield f"components.parameters.{name}", p.get("schema", {})
     for path, item in doc["paths"].items():
+        for p in item.get("parameters", []):
+            yield f"{path} parameter {p.get('name', p.get('$ref'))}", p.get("schema", {})
         for method, op in item.items():
             if method not in METHODS:
                 continue
             where = f"{method.upper()} {path}"
             for p in op.get("parameters", []):
-                yield f"{where} parameter {p.get('name')}", p.get("schema", {})
+                yield f"{where} parameter {p.get('name', p.get('$ref'))}", p.get("schema", {})
             for mt, media in op.get("requestBody", {}).get("content", {}).items():
                 yield f"{where} requestBody {mt}", media.get("schema", {})
             for status, resp in op["responses"].items():
-                for mt, media in resp.get("content", {}).items():
-                    yield f"{where} {status} {mt}", media.get("schema", {})
-                for h, header in resp.get("headers", {}).items():
-                    yield f"{where} {status} header {h}", header.get("schema", {})
+                yield from iter_response_schemas(f"{where} {status}", resp)
 
 
 def test_document_is_openapi_3_1(doc):
@@ -231,7 +284,7 @@ def test_document_is_openapi_3_1(doc):
         for method, op in ops.items():
             where = f"{method.upper()} {path}"
             op_ids.append(op.get("operationId"))
-            params = op.get("parameters", [])
+            params = op_parameters(doc, path, method)
             for p in params:
                 assert p.get("in") in ("query", "header", "path", "cookie"), (where, p)
                 assert isinstance(p.get("name"), str) and "schema" in p, (where, p)
@@ -245,6 +298,7 @@ def test_document_is_openapi_3_1(doc):
                 assert op["requestBody"].get("content"), where
             assert op.get("responses"), f"{where}: no responses"
             for status, resp in op["responses"].items():
+                resp = deref(doc, resp)
                 assert re.fullmatch(r"[1-5](\d\d|XX)|default", status), (where, status)
                 assert isinstance(resp.get("description"), str), (where, status)
                 for media in resp.get("content", {}).values():
@@ -261,6 +315,21 @@ def test_document_is_openapi_3_1(doc):
     for ref in set(iter_refs(doc)):
         assert ref.startswith("#/components/"), ref
         resolver.resolve(ref)  # raises if it does not resolve
+
+
+# Shared components no $ref names, and the test that checks each against real answers.
+UNREFERENCED = {
+    "#/components/responses/MethodNotAllowed":
+        "test_documented_paths_answer_405_for_undocumented_methods",
+}
+
+
+def test_every_shared_component_is_used(doc):
+    refs = set(iter_refs(doc))
+    for kind in ("schemas", "responses", "parameters"):
+        for name in doc.get("components", {}).get(kind, {}):
+            ref = f"#/components/{kind}/{name}"
+            assert ref in refs or ref in UNREFERENCED, f"{ref} is never used"
 
 
 def router_routes():
@@ -293,7 +362,8 @@ def test_documented_paths_answer_405_for_undocumented_methods(daemon, doc):
             r = call(daemon, method, real)
             assert r.status == 405, (method, real, r)
             assert r.json() == {"detail": "Method Not Allowed"}, r
-            validate(doc, {"$ref": "#/components/schemas/Detail"}, r.json(), f"405 {real}")
+            check_against(doc, deref(doc, {"$ref": "#/components/responses/MethodNotAllowed"}), r,
+                          f"{method} {real} 405")
             allow = {m.strip() for m in r.headers.get("allow", "").split(",") if m.strip()}
             assert allow - {"HEAD", "OPTIONS"} == allowed, (real, allow, allowed)
 
@@ -465,8 +535,7 @@ CASES = {
     ("patch", J, 401):
         lambda d, doc: call(d, "PATCH", f"/schedule/jobs/{new_job(d)}", {"name": "x"}, auth=False),
     ("patch", J, 404): lambda d, doc: call(d, "PATCH", "/schedule/jobs/nope", {"name": "x"}),
-    ("patch", J, 413): pytest.param(patch_too_big, marks=pytest.mark.xfail(
-        strict=True, reason="the document lacks PATCH's 413 (the server answers it, as for POST)")),
+    ("patch", J, 413): patch_too_big,
     ("patch", J, 422): lambda d, doc: call(d, "PATCH", f"/schedule/jobs/{new_job(d)}", "{"),
     ("patch", J, 503): BUSY,
     ("delete", J, 200): lambda d, doc: call(d, "DELETE", f"/schedule/jobs/{new_job(d)}"),
@@ -514,6 +583,35 @@ CASES = {
 }
 
 
+def real_path(d, path):
+    return path.replace("{job_id}", new_job(d)) if "{job_id}" in path else path
+
+
+def trailing_slash(method, path):
+    """The operation's path with one slash too many: 307 to the path, query kept."""
+    def case(d, doc):
+        real = real_path(d, path)
+        r = call(d, method.upper(), real + "/?limit=2&x=%2F")
+        assert r.headers.get("location") == real + "?limit=2&x=%2F", r.headers
+        return r
+    return case
+
+
+def target_too_long(method, path):
+    """65 query parameters: 414 before authentication (no token sent)."""
+    def case(d, doc):
+        query = "&".join(f"p{i}=1" for i in range(65))
+        return call(d, method.upper(), f"{real_path(d, path)}?{query}", auth=False)
+    return case
+
+
+# Every operation answers these (the router and the request-target limit
+# come before the handler).
+for _m, _p in sorted({(m, p) for m, p, _ in CASES}):
+    CASES[(_m, _p, 307)] = trailing_slash(_m, _p)
+    CASES[(_m, _p, 414)] = target_too_long(_m, _p)
+
+
 def test_every_documented_status_is_exercised(doc):
     documented = {(m, p, s) for p, item in doc["paths"].items() for m, op in item.items()
                   if m in METHODS for s in op["responses"]}
@@ -538,5 +636,7 @@ def test_real_response_matches_document(daemon, doc, key, request):
     body = check_response(doc, method, path, r)
     if status >= 400 and status != 422:
         assert isinstance(body.get("detail"), str) and body["detail"], body
+    if status == 307:
+        assert body is None and r.headers.get("content-length") == "0", r
     if status == 401:
         assert r.headers.get("www-authenticate") == "Bearer", r.headers
