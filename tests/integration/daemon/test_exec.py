@@ -1,7 +1,7 @@
 """chime:exec against the real chimed: refused with 403 naming CHIME_ALLOW_EXEC
 unless that setting is on; when on, a command job runs on the real clock and
 its runs record the outcome (succeeded with the stdout tail, failed with
-"exit status N"); CHIME_EXEC_ALLOW limits the executables; a stored command
+"exit status N"); a patch to chime:exec is refused alike; CHIME_EXEC_ALLOW limits the executables; a stored command
 job fails at run time after a restart with the gate off; a relative
 allow-list entry stops start-up with exit 2."""
 import json
@@ -32,6 +32,13 @@ def test_exec_refused_403_when_not_allowed(chimed):
     assert r.status == 403, r
     assert "CHIME_ALLOW_EXEC" in r.json()["detail"], r
     assert chimed.req("GET", "/schedule/jobs").json() == []
+    # A patch that turns a job into a command job is refused the same way.
+    job_id = add(chimed, {**ECHO_EVERY_SECOND, "func": "chime:noop", "kwargs": {}})
+    r = chimed.req("PATCH", f"/schedule/jobs/{job_id}",
+                   {"func": "chime:exec", "kwargs": {"argv": ["/bin/echo", "x"]}})
+    assert r.status == 403, r
+    assert "CHIME_ALLOW_EXEC" in r.json()["detail"], r
+    assert chimed.req("GET", f"/schedule/jobs/{job_id}").json()["func"] == "chime:noop"
 
 
 def test_exec_job_runs_and_records_output(chimed_factory):
