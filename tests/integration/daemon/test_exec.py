@@ -1,9 +1,9 @@
 """chime:exec against the real chimed: refused with 403 naming CHIME_ALLOW_EXEC
-unless that setting is on; when on, a command job runs on the real clock and
-its runs record the outcome (succeeded with the stdout tail, failed with
-"exit status N"); a patch to chime:exec is refused alike; CHIME_EXEC_ALLOW limits the executables; a stored command
-job fails at run time after a restart with the gate off; a relative
-allow-list entry stops start-up with exit 2."""
+unless that setting is on (a PATCH to chime:exec too); when on, a command job
+runs on the real clock and its runs record the outcome (succeeded with the
+stdout tail, failed with "exit status N"); CHIME_EXEC_ALLOW limits the
+executables; a stored command job fails at run time after a restart with the
+gate off; a relative allow-list entry stops start-up with exit 2."""
 import json
 import os
 import subprocess
