@@ -68,16 +68,16 @@ def test_slow_body_drip_closed(chimed_factory):
 def test_keep_alive_connection_outlives_request_timeout(chimed_factory):
     """The deadline is per request: a keep-alive client sending complete
     requests keeps its connection longer than the timeout."""
-    d = chimed_factory(args=["--request-timeout", "2s"])
+    d = chimed_factory(args=["--request-timeout", "4s"])
     s = connect(d.port)
-    for _ in range(4):  # 4 x 0.8 s on one connection
+    for _ in range(4):  # 4 x 1.5 s on one connection: longer than the 4 s deadline
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         data = b""
         while b'{"status":"ok"}' not in data:
             chunk = s.recv(4096)
             assert chunk, "connection closed between complete requests"
             data += chunk
-        time.sleep(0.8)
+        time.sleep(1.5)
     s.close()
 
 

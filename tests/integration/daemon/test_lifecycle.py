@@ -239,9 +239,12 @@ def test_node_name_recorded_in_runs(chimed_factory):
 def _manual_runs(d, n):
     """A job that never fires on its own, run n times by hand; its id and the
     run ids, newest first, once all have finished."""
+    # max_instances n: back-to-back run-now calls must not find the previous run
+    # still in flight (that would rightly be a 409 with max_instances 1).
     job_id = d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "cron",
                                               "trigger_args": {"hour": 3, "day": 1,
-                                                               "month": 1}}).json()["id"]
+                                                               "month": 1},
+                                              "max_instances": n}).json()["id"]
     for _ in range(n):
         r = d.req("POST", f"/schedule/jobs/{job_id}/run")
         assert r.status == 202, r

@@ -92,13 +92,15 @@ def test_sigterm_waits_for_running_job_then_records_it_succeeded(chimed_factory)
 
 
 def grace_over(chimed_factory):
-    """A 10 s run, SIGTERM with a 1 s grace: (daemon, job, run, rc, seconds to exit)."""
+    """A 30 s run, SIGTERM with a 1 s grace: (daemon, job, run, rc, seconds to exit).
+    The bounds below leave room for a loaded CI machine and still prove that
+    chimed neither waited for the run nor gave up before the grace."""
     d = chimed_factory(args=["--shutdown-grace", "1s"])
-    job_id = add_sleeper(d, 10)
+    job_id = add_sleeper(d, 30)
     run_id, _ = start_run(d, job_id)
     t = time.monotonic()
     d.proc.send_signal(signal.SIGTERM)
-    wait_log(d, "were recorded lost", 5)
+    wait_log(d, "were recorded lost", 15)
     logged = time.monotonic() - t
     rc = d.proc.wait(30)
     return d, job_id, run_id, rc, logged, time.monotonic() - t
@@ -107,7 +109,7 @@ def grace_over(chimed_factory):
 def test_grace_over_records_run_lost_and_exits_0(chimed_factory):
     d, job_id, run_id, rc, logged, _ = grace_over(chimed_factory)
     assert rc == 0, d.log_text()
-    assert 0.9 <= logged <= 3.5, f"gave up on the run {logged:.2f}s after SIGTERM (grace 1 s)"
+    assert 0.9 <= logged <= 8, f"gave up on the run {logged:.2f}s after SIGTERM (grace 1 s)"
     d.start()
     run = run_of(d, job_id, run_id)
     assert run and run["status"] == "lost", run
@@ -117,7 +119,7 @@ def test_grace_over_records_run_lost_and_exits_0(chimed_factory):
 def test_grace_over_exits_promptly(chimed_factory):
     d, _, _, rc, _, took = grace_over(chimed_factory)
     assert rc == 0, d.log_text()
-    assert took <= 3.5, f"exited {took:.2f}s after SIGTERM with a 1 s grace"
+    assert took <= 10, f"exited {took:.2f}s after SIGTERM with a 1 s grace"
 
 
 @pytest.mark.parametrize("sig,status,name", [(signal.SIGTERM, 143, "SIGTERM"),
