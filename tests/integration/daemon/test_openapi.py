@@ -502,6 +502,26 @@ def all_runs_paged(d, doc):
     return r
 
 
+EXEC_KWARGS = {"argv": ["/bin/echo", "x"]}
+
+
+def create_exec_refused(d, doc):
+    """chime:exec while CHIME_ALLOW_EXEC is off (the default): 403, nothing stored."""
+    r = call(d, "POST", "/schedule/jobs", {"func": "chime:exec", "trigger": "date",
+                                           "trigger_args": FAR, "kwargs": EXEC_KWARGS,
+                                           "id": "oapi-exec"})
+    assert "CHIME_ALLOW_EXEC" in r.json().get("detail", ""), r
+    assert call(d, "GET", "/schedule/jobs/oapi-exec").status == 404
+    return r
+
+
+def patch_exec_refused(d, doc):
+    r = call(d, "PATCH", f"/schedule/jobs/{new_job(d)}",
+             {"func": "chime:exec", "kwargs": EXEC_KWARGS})
+    assert "CHIME_ALLOW_EXEC" in r.json().get("detail", ""), r
+    return r
+
+
 def patch_too_big(d, doc):
     return call(d, "PATCH", f"/schedule/jobs/{new_job(d)}", {"name": "x" * (MAX_BODY + 10)})
 
@@ -515,6 +535,7 @@ CASES = {
                             {"func": "chime:nope", "trigger": "date", "trigger_args": FAR}),
     ("post", "/schedule/jobs", 401):
         lambda d, doc: call(d, "POST", "/schedule/jobs", {"func": "chime:noop"}, auth=False),
+    ("post", "/schedule/jobs", 403): create_exec_refused,
     ("post", "/schedule/jobs", 409): create_duplicate,
     ("post", "/schedule/jobs", 413):
         lambda d, doc: call(d, "POST", "/schedule/jobs", {"func": "x" * (MAX_BODY + 10)}),
@@ -534,6 +555,7 @@ CASES = {
                             {"trigger": "cron", "trigger_args": {"hour": 99}}),
     ("patch", J, 401):
         lambda d, doc: call(d, "PATCH", f"/schedule/jobs/{new_job(d)}", {"name": "x"}, auth=False),
+    ("patch", J, 403): patch_exec_refused,
     ("patch", J, 404): lambda d, doc: call(d, "PATCH", "/schedule/jobs/nope", {"name": "x"}),
     ("patch", J, 413): patch_too_big,
     ("patch", J, 422): lambda d, doc: call(d, "PATCH", f"/schedule/jobs/{new_job(d)}", "{"),
