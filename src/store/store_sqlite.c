@@ -252,7 +252,7 @@ static int db_connect(struct sqlite_store *ss, const char *path, struct chime_di
         rc = sqlite3_exec(ss->db,
                           "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                           "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;"
-                          "PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;"
+                          "PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864;"
                           "PRAGMA temp_store = MEMORY",
                           NULL, NULL, NULL);
     if (rc != SQLITE_OK)
