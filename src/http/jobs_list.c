@@ -22,8 +22,8 @@
 
 struct list_stream {
     const struct chime__http_env *env;
-    char *buf; /* pending text */
-    size_t len, off, cap;
+    struct chime_text text; /* pending text */
+    size_t off;
     size_t n_page;
     bool started, done, failed;
     struct chime_job_page page;
@@ -31,36 +31,20 @@ struct list_stream {
     char last_id[CHIME_JOB_ID_MAX + 1];
 };
 
-static int buf_append(struct list_stream *s, const char *text, size_t n)
-{
-    if (chime__grow((void **)&s->buf, &s->cap, s->len + n + 1, 1) < 0)
-        return CHIME_ENOMEM;
-    memcpy(s->buf + s->len, text, n);
-    s->len += n;
-    return 0;
-}
-
 static chime_utime job_order_key(const struct chime_job *job)
 {
     return job->paused ? CHIME_UTIME_NONE : job->next_run;
 }
 
-static int dump_append(const char *text, size_t n, void *ctx)
-{
-    return buf_append(ctx, text, n) < 0 ? -1 : 0;
-}
-
 static int stream_visit(const struct chime_job *job, void *ctx)
 {
     struct list_stream *s = ctx;
-    json_t *j = chime_job_to_json(job);
-    int rc = j ? 0 : CHIME_ENOMEM;
-    if (rc == 0 && (s->started || s->n_page))
-        rc = buf_append(s, ",", 1);
-    /* Dumped straight into the page text (no intermediate string per job). */
-    if (rc == 0 && json_dump_callback(j, dump_append, s, JSON_COMPACT) != 0)
-        rc = CHIME_ENOMEM;
-    json_decref(j);
+    int rc = 0;
+    if (s->started || s->n_page)
+        rc = chime_text_append(&s->text, ",", 1);
+    /* Written straight into the page text: no json_t per job. */
+    if (rc == 0)
+        rc = chime_job_write_json(job, &s->text);
     if (rc < 0)
         return s->failed = true, 1;
     s->n_page++;
@@ -72,8 +56,8 @@ static int stream_visit(const struct chime_job *job, void *ctx)
 /* Appends the next page of the listing to the pending text. */
 static int stream_fill(struct list_stream *s)
 {
-    s->len = s->off = 0;
-    if (!s->started && buf_append(s, "[", 1) < 0)
+    s->text.len = s->off = 0;
+    if (!s->started && chime_text_append(&s->text, "[", 1) < 0)
         return CHIME_ENOMEM;
     s->n_page = 0;
     s->page.limit = STREAM_PAGE;
@@ -86,7 +70,7 @@ static int stream_fill(struct list_stream *s)
     s->page.after_id = s->last_id;
     if (s->n_page < STREAM_PAGE) {
         s->done = true;
-        return buf_append(s, "]", 1);
+        return chime_text_append(&s->text, "]", 1);
     }
     return 0;
 }
@@ -94,14 +78,14 @@ static int stream_fill(struct list_stream *s)
 static ssize_t stream_read(void *ctx, char *out, size_t max)
 {
     struct list_stream *s = ctx;
-    while (s->off == s->len) {
+    while (s->off == s->text.len) {
         if (s->done)
             return 0;
         if (stream_fill(s) < 0)
             return -1;
     }
-    size_t n = s->len - s->off < max ? s->len - s->off : max;
-    memcpy(out, s->buf + s->off, n);
+    size_t n = s->text.len - s->off < max ? s->text.len - s->off : max;
+    memcpy(out, s->text.data + s->off, n);
     s->off += n;
     return (ssize_t)n;
 }
@@ -109,7 +93,7 @@ static ssize_t stream_read(void *ctx, char *out, size_t max)
 static void stream_free(void *ctx)
 {
     struct list_stream *s = ctx;
-    chime__free(s->buf);
+    chime_text_free(&s->text);
     chime__free(s);
 }
 
@@ -128,7 +112,7 @@ static void list_streamed(const struct chime__http_req *req, struct chime__http_
 }
 
 struct list_page {
-    json_t *jobs;
+    struct chime_text text;
     size_t limit, n;
     chime_utime last_run;
     char last_id[CHIME_JOB_ID_MAX + 1];
@@ -140,7 +124,10 @@ static int page_visit(const struct chime_job *job, void *ctx)
     struct list_page *p = ctx;
     if (p->n++ == p->limit)
         return 1; /* one more than the page: there is a next page */
-    if (json_array_append_new(p->jobs, chime_job_to_json(job)) < 0)
+    int rc = chime_text_append(&p->text, p->n > 1 ? "," : "[", 1);
+    if (rc == 0)
+        rc = chime_job_write_json(job, &p->text);
+    if (rc < 0)
         return p->failed = true, 1;
     p->last_run = job_order_key(job);
     chime__strlcpy(p->last_id, job->id, sizeof(p->last_id));
@@ -182,25 +169,41 @@ static bool page_query(const struct chime__http_req *req, struct chime_job_page 
     return true;
 }
 
+/* The page's text, closed, answered as a stream that is done at once. */
+static int page_reply(struct list_page *p, struct chime__http_reply *rep)
+{
+    int rc = chime_text_append(&p->text, p->n ? "]" : "[]", p->n ? 1 : 2);
+    struct list_stream *s = rc == 0 ? chime__calloc(1, sizeof(*s)) : NULL;
+    if (!s)
+        return CHIME_ENOMEM;
+    s->text = p->text;
+    p->text = (struct chime_text){ 0 };
+    s->started = s->done = true;
+    rep->status = 200;
+    rep->stream = stream_read;
+    rep->stream_ctx = s;
+    rep->stream_free = stream_free;
+    return 0;
+}
+
 static void list_page(const struct chime__http_req *req, struct chime__http_reply *rep)
 {
     struct chime_job_page page = { 0 };
     char after_id[CHIME_JOB_ID_MAX + 1];
     if (!page_query(req, &page, after_id, sizeof(after_id), rep))
         return;
-    struct list_page p = { .jobs = json_array(), .limit = page.limit };
+    struct list_page p = { .limit = page.limit };
     page.limit++;
-    int rc = p.jobs ? chime_sched_list_jobs(req->env->sched, &page, page_visit, &p) : CHIME_ENOMEM;
+    int rc = chime_sched_list_jobs(req->env->sched, &page, page_visit, &p);
     if (rc == 0 && p.failed)
         rc = CHIME_ENOMEM;
     if (rc == 0 && p.n > p.limit)
         rc = page_headers(rep, &p);
-    if (rc < 0) {
-        json_decref(p.jobs);
+    if (rc == 0)
+        rc = page_reply(&p, rep);
+    chime_text_free(&p.text);
+    if (rc < 0)
         chime__http_reply_error(rep, rc, NULL);
-        return;
-    }
-    chime__http_reply_json(rep, 200, p.jobs);
 }
 
 void chime__http_jobs_list(const struct chime__http_req *req, struct chime__http_reply *rep)

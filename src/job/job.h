@@ -111,6 +111,25 @@ int chime_job_from_stored(const json_t *stored, const struct chime_job_defaults 
  */
 json_t *chime_job_to_stored(const struct chime_job *job);
 
+/* A growable text buffer; data is NUL-terminated once anything was appended. */
+struct chime_text {
+    char *data;
+    size_t len, cap;
+};
+
+/** Appends n bytes of s. 0 or CHIME_ENOMEM (the text is unchanged). */
+int chime_text_append(struct chime_text *t, const char *s, size_t n);
+/** Frees the buffer and empties t. */
+void chime_text_free(struct chime_text *t);
+
+/**
+ * Appends the API view of the job as compact JSON text: byte for byte what
+ * json_dumps(chime_job_to_json(job), JSON_COMPACT) gives, without building a
+ * json_t (the trigger's args text is cached by the trigger). 0, or
+ * CHIME_ENOMEM with out left as it was. Thread-safe for distinct outs.
+ */
+int chime_job_write_json(const struct chime_job *job, struct chime_text *out);
+
 /**
  * True when two jobs are equal field by field (triggers compared by kind and
  * normalized args, args/kwargs compared as JSON values). For tests and stores.

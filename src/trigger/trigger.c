@@ -181,6 +181,40 @@ json_t *chime_trigger_args_json(const struct chime_trigger *trigger)
     return json_deep_copy(trigger->args);
 }
 
+/* The args dumped compact into a chime__malloc'd string; NULL on out of memory. */
+static char *args_dump(const json_t *args)
+{
+    size_t n = json_dumpb(args, NULL, 0, JSON_COMPACT);
+    char *s = n ? chime__malloc(n + 1) : NULL;
+    if (!s)
+        return NULL;
+    json_dumpb(args, s, n, JSON_COMPACT);
+    s[n] = '\0';
+    return s;
+}
+
+/*
+ * Triggers are shared between threads and immutable, so the text is made
+ * lazily and published by compare-and-swap: a thread that loses the race
+ * frees its copy and uses the winner's.
+ */
+const char *chime_trigger_args_text(const struct chime_trigger *trigger)
+{
+    struct chime_trigger *t = (struct chime_trigger *)trigger; /* the cache only */
+    char *text = atomic_load_explicit(&t->args_text, memory_order_acquire);
+    if (text)
+        return text;
+    char *mine = args_dump(trigger->args);
+    if (!mine)
+        return NULL;
+    char *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(&t->args_text, &expected, mine,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return mine;
+    chime__free(mine);
+    return expected;
+}
+
 struct chime_trigger *chime_trigger_ref(struct chime_trigger *trigger)
 {
     atomic_fetch_add_explicit(&trigger->refs, 1, memory_order_relaxed);
@@ -192,6 +226,7 @@ void chime_trigger_unref(struct chime_trigger *trigger)
     if (!trigger || atomic_fetch_sub_explicit(&trigger->refs, 1, memory_order_acq_rel) != 1)
         return;
     json_decref(trigger->args);
+    chime__free(atomic_load_explicit(&trigger->args_text, memory_order_relaxed));
     chime__free(trigger->cron);
     chime__free(trigger);
 }

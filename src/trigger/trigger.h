@@ -64,6 +64,13 @@ const struct chime_zone *chime_trigger_zone(const struct chime_trigger *trigger)
  */
 json_t *chime_trigger_args_json(const struct chime_trigger *trigger);
 
+/**
+ * The same args as compact JSON text (json_dumps(args, JSON_COMPACT)), made
+ * once on first use and kept by the trigger (freed with it): borrowed, valid
+ * while the caller holds a reference. NULL on out of memory. Thread-safe.
+ */
+const char *chime_trigger_args_text(const struct chime_trigger *trigger);
+
 /** A short English description ("every 10 minutes", "cron: minute=0 hour=3"). Caller frees with chime__free. */
 char *chime_trigger_describe(const struct chime_trigger *trigger);
 

@@ -46,6 +46,8 @@ struct chime_trigger {
     int64_t interval_us;      /* interval */
     chime_utime run_date;     /* date */
     struct chime__cron *cron; /* cron (owned) */
+    /* compact text of args, made on first use (chime_trigger_args_text) */
+    _Atomic(char *) args_text;
 };
 
 /* Names of the cron fields, in APScheduler's order ("year" .. "second"). */
