@@ -173,6 +173,7 @@ static int start_http(struct chimed *d)
         .max_body = (size_t)s->max_body,
         .request_timeout_s = (unsigned)s->request_timeout_s,
         .max_connections = (unsigned)s->max_connections,
+        .n_threads = (unsigned)s->http_threads,
         .sched = d->sched,
         .store = d->store,
         .defaults = &d->defaults,

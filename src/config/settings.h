@@ -87,6 +87,9 @@ enum chime_setting_type {
       chime__setting_check_positive, "idle timeout of an HTTP connection (slow clients)")          \
     X(max_connections, CHIME_MAX_CONNECTIONS, "--max-connections", INT, "512", NULL,               \
       chime__setting_check_connections, "most concurrent HTTP connections (1..65536)")             \
+    X(http_threads, CHIME_HTTP_THREADS, "--http-threads", INT, "4", NULL,                          \
+      chime__setting_check_workers,                                                                \
+      "threads answering HTTP requests (1..1024); more let more job adds share one commit")      \
     X(allow_exec, CHIME_ALLOW_EXEC, "--allow-exec", BOOL, "false", NULL, NULL,                     \
       "allow chime:exec jobs (commands run as chimed's user); off = creating one is refused (403)") \
     X(exec_allow, CHIME_EXEC_ALLOW, "--exec-allow", STRING, "", NULL, NULL,                        \

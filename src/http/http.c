@@ -480,7 +480,7 @@ static struct MHD_Daemon *daemon_start(struct chime_http *http, const struct chi
     return MHD_start_daemon(
             flags, cfg->port, NULL, NULL, on_request, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
             http, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_THREAD_POOL_SIZE,
-            (unsigned)(cfg->n_threads ? cfg->n_threads : 2), MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)(cfg->n_threads ? cfg->n_threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)(cfg->request_timeout_s ? cfg->request_timeout_s : 10),
             MHD_OPTION_CONNECTION_LIMIT,
             (unsigned)(cfg->max_connections ? cfg->max_connections : 512),

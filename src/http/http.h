@@ -31,7 +31,7 @@ struct chime_http_config {
     unsigned request_timeout_s; /* per-connection idle timeout; 0 = 10 */
     unsigned max_connections;   /* 0 = 512 */
     size_t header_limit;        /* per-connection memory for headers (MHD); 0 = 32 KiB */
-    unsigned n_threads;         /* MHD thread pool size; 0 = 2 */
+    unsigned n_threads;         /* MHD thread pool size; 0 = 4 */
     struct chime_sched *sched;  /* borrowed, required */
     struct chime_store *store;  /* borrowed, required (run history) */
     const struct chime_job_defaults *defaults; /* borrowed, required (job requests) */
