@@ -144,9 +144,8 @@ static int start_sched(struct chimed *d)
         .shutdown_grace_ms = s->shutdown_grace_s * 1000,
         .node = s->node_name,
     };
+    /* The scheduler logs one line per job and run event itself. */
     int err = chime_sched_new(&cfg, &d->sched);
-    if (!err)
-        err = chime_sched_add_listener(d->sched, CHIME_EVENT_ALL, chimed_log_event, NULL);
     if (!err)
         err = chime_sched_start(d->sched);
     if (err)

@@ -48,7 +48,5 @@ void chimed_pruner_stop(struct chimed_pruner *p);
 /** One retention pass over store: 0 or the store's error (logged). */
 int chimed_prune_once(struct chime_store *store, int64_t max_age_s, int64_t max_runs);
 
-/** Logs the scheduler's job and run events (a chime_sched_listener_fn). */
-void chimed_log_event(const struct chime_sched_event *event, void *ctx);
 
 #endif /* CHIME_CLI_CHIMED_H */

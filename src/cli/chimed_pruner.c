@@ -97,34 +97,3 @@ void chimed_pruner_stop(struct chimed_pruner *p)
     pthread_mutex_destroy(&p->mu);
     p->started = false;
 }
-
-static enum chime_log_level event_level(enum chime_sched_event_kind kind)
-{
-    switch (kind) {
-    case CHIME_EVENT_RUN_FAILED:
-    case CHIME_EVENT_RUN_MISSED:
-    case CHIME_EVENT_RUN_LOST:
-        return CHIME_LOG_WARN;
-    case CHIME_EVENT_RUN_STARTED:
-    case CHIME_EVENT_RUN_SUCCEEDED:
-    case CHIME_EVENT_RUN_SKIPPED:
-        return CHIME_LOG_DEBUG;
-    default:
-        return CHIME_LOG_INFO;
-    }
-}
-
-void chimed_log_event(const struct chime_sched_event *event, void *ctx)
-{
-    (void)ctx;
-    const char *name = chime_sched_event_name(event->kind);
-    const struct chime_run *run = event->run;
-    if (run)
-        chime__log(event_level(event->kind), "%s: job %s run %lld%s%s", name ? name : "event",
-                   event->job_id, (long long)run->id, run->error ? ": " : "",
-                   run->error ? run->error : "");
-    else
-        chime__log(event_level(event->kind), "%s: job %s%s%s", name ? name : "event", event->job_id,
-                   event->job && event->job->name ? " " : "",
-                   event->job && event->job->name ? event->job->name : "");
-}
