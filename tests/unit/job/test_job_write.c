@@ -19,6 +19,7 @@
 #include "base/base.h"
 #include "job/job.h"
 #include "job/job_internal.h"
+#include "time/tz.h"
 
 #define NOW    1795884735767717LL /* 2026-11-28T16:52:15.767717Z */
 #define N_JOBS 600
@@ -118,6 +119,10 @@ static void make_job(size_t i, struct chime_job *job)
     job->policy = policies[i % COUNT(policies)];
     job->paused = i % 3 == 1;
     job->next_run = i % 7 == 0 ? CHIME_UTIME_NONE : NOW + (int64_t)i * 1234567;
+    if (i % 13 == 5) /* whole seconds: no fraction written */
+        job->next_run = (NOW / CHIME_USEC_PER_SEC + (int64_t)i) * CHIME_USEC_PER_SEC;
+    if (i % 17 == 3) /* 1850: local mean time, offsets with seconds (+00:53:28 in Berlin) */
+        job->next_run = -3786825600LL * CHIME_USEC_PER_SEC + (int64_t)i * 1000001;
     job->broken = i % 4 == 2 ? chime__strdup("no function \"gone\"\n(removed)") : NULL;
     job->version = (int64_t)i;
     job->created_at = NOW - (int64_t)i;
