@@ -1,7 +1,8 @@
 /*
  * GET /schedule/jobs: the job listing, ordered by next run time, paused jobs
  * last (the store's order). Without a query the whole listing is streamed,
- * page by page of the store, so a hundred thousand jobs never make one big
+ * page by page of the store, each job written as text by chime_job_write_json
+ * (no json_t per job), so a hundred thousand jobs never make one big
  * json_t (a job changed while the listing streams may be seen at its old or
  * new place). With ?limit=N[&cursor=C] one page is answered (still an array)
  * and the next page's cursor is in X-Next-Cursor and a Link rel="next" header.
@@ -14,9 +15,10 @@
 #include "http/http_internal.h"
 #include "sched/sched.h"
 
-/* Jobs per store call while streaming: each call is one pass over the index,
- * so small pages made the listing of 10k jobs spend 15% of it selecting. */
-#define STREAM_PAGE  2048
+/* Jobs per store call while streaming: each call is one pass over the index
+ * (with the job text written directly, selecting is ~40% of a listing), so
+ * fewer, larger pages are faster; 4096 jobs is ~1.7 MB of page text. */
+#define STREAM_PAGE  4096
 #define LIST_MAX     1000
 #define LIST_DEFAULT 100
 

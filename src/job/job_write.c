@@ -62,6 +62,15 @@ static const char *escape(unsigned char c, char esc[7])
     }
 }
 
+/* The bytes jansson escapes, and NUL (which ends the string). */
+static const bool needs_escape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
 /* A JSON string, or null for NULL. */
 static int put_string(struct chime_text *t, const char *s)
 {
@@ -70,7 +79,7 @@ static int put_string(struct chime_text *t, const char *s)
     int rc = chime_text_append(t, "\"", 1);
     while (rc == 0 && *s) {
         size_t run = 0;
-        while (s[run] && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20)
+        while (!needs_escape[(unsigned char)s[run]])
             run++;
         rc = chime_text_append(t, s, run);
         s += run;
