@@ -29,8 +29,8 @@ static const char *const names[] = {
     "quote\" and back\\slash",
     "ctl \x01\x02\x1f del\x7f",
     "tab\tnl\nret\rbs\bff\f",
-    "\xc3\xbcn\xc3\xaf c\xc3\xb8"
-    "d\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80",
+    ("\xc3\xbcn\xc3\xaf c\xc3\xb8"
+     "d\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"), /* "d" split off the \xb8 escape */
     "sl/ash </script>",
     "\x1b[31m escape",
 };
