@@ -24,6 +24,13 @@ int chime__grow(void **buf, size_t *cap, size_t need, size_t elem);
 /* Copies src into dst of size n, always NUL-terminated, truncating. Returns strlen(dst). */
 size_t chime__strlcpy(char *dst, const char *src, size_t n);
 
+/*
+ * Copies len bytes of text into out (room for len * 3 + 1 bytes), replacing
+ * every byte that does not start a valid UTF-8 sequence (and NUL bytes when
+ * replace_nul) with U+FFFD; NUL-terminates. Returns the bytes written.
+ */
+size_t chime__utf8_repair(const char *text, size_t len, bool replace_nul, char *out);
+
 /* Logging to stderr, one line per event. */
 enum chime_log_level {
     CHIME_LOG_DEBUG = 0,

@@ -147,27 +147,6 @@ int chime__webhook_parse(const json_t *kwargs, struct chime_webhook_req *out,
 
 /* ---- UTF-8 tails ---- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len = c < 0x80                 ? 1
-                 : c >= 0xc2 && c <= 0xdf ? 2
-                 : c >= 0xe0 && c <= 0xef ? 3
-                 : c >= 0xf0 && c <= 0xf4 ? 4
-                                          : 0;
-    if (len == 0 || len > n || c == 0)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    }
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-        (c == 0xf4 && s[1] > 0x8f))
-        return 0; /* overlong, surrogate, above U+10FFFF */
-    return len;
-}
-
 char *chime__text_tail(const char *s, size_t len, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -180,21 +159,8 @@ char *chime__text_tail(const char *s, size_t len, size_t max)
         }
     }
     char *out = chime__malloc(len * 3 + 1);
-    size_t o = 0;
-    for (size_t i = 0; out && i < len;) {
-        size_t n = utf8_seq(p + i, len - i);
-        if (n == 0) {
-            memcpy(out + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-            continue;
-        }
-        memcpy(out + o, p + i, n);
-        o += n;
-        i += n;
-    }
     if (out)
-        out[o] = '\0';
+        chime__utf8_repair((const char *)p, len, true, out);
     return out;
 }
 

@@ -244,27 +244,6 @@ static int64_t seconds_ms(const json_t *bound, const char *name)
     return (int64_t)(json_number_value(json_object_get(bound, name)) * 1000.0 + 0.5);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len = c < 0x80                 ? 1
-                 : c >= 0xc2 && c <= 0xdf ? 2
-                 : c >= 0xe0 && c <= 0xef ? 3
-                 : c >= 0xf0 && c <= 0xf4 ? 4
-                                          : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    }
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-        (c == 0xf4 && s[1] > 0x8f))
-        return 0; /* overlong, surrogate, above U+10FFFF */
-    return len;
-}
-
 /* The bytes as a JSON string: a character cut at the tail's start dropped,
  * every invalid byte replaced by U+FFFD. NULL: out of memory. */
 static json_t *utf8_json(const char *text, size_t n)
@@ -276,19 +255,7 @@ static json_t *utf8_json(const char *text, size_t n)
     char *buf = chime__malloc((n - skip) * 3 + 1);
     if (!buf)
         return NULL;
-    size_t o = 0;
-    for (size_t i = skip; i < n;) {
-        size_t len = utf8_seq(s + i, n - i);
-        if (len == 0) {
-            memcpy(buf + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-            continue;
-        }
-        memcpy(buf + o, s + i, len);
-        o += len;
-        i += len;
-    }
+    size_t o = chime__utf8_repair(text + skip, n - skip, false, buf);
     json_t *j = json_stringn(buf, o);
     chime__free(buf);
     return j;

@@ -79,6 +79,32 @@ static void test_strlcpy_truncates(void **state)
     assert_string_equal(buf, "abc");
 }
 
+static void test_utf8_repair_replaces_invalid_bytes(void **state)
+{
+    (void)state;
+    char out[64];
+    /* Valid text passes unchanged, 4-byte sequences included. */
+    assert_int_equal(chime__utf8_repair("caf\xc3\xa9 \xf0\x9f\x94\x94", 10, true, out), 10);
+    assert_string_equal(out, "caf\xc3\xa9 \xf0\x9f\x94\x94");
+    /* A stray continuation byte, an overlong form, a surrogate, a cut sequence. */
+    size_t n = chime__utf8_repair("a\x80"
+                                  "b\xc0\xaf"
+                                  "c\xed\xa0\x80"
+                                  "d\xe2\x82",
+                                  12, true, out);
+    assert_int_equal(n, 4 + 3 * 8);
+    assert_memory_equal(out,
+                        "a\xef\xbf\xbd"
+                        "b",
+                        5);
+    assert_memory_equal(out + n - 6, "\xef\xbf\xbd\xef\xbf\xbd", 6);
+    /* NUL replaced only when asked. */
+    assert_int_equal(chime__utf8_repair("x\0y", 3, true, out), 5);
+    assert_memory_equal(out, "x\xef\xbf\xbdy", 5);
+    assert_int_equal(chime__utf8_repair("x\0y", 3, false, out), 3);
+    assert_memory_equal(out, "x\0y", 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +114,7 @@ int main(void)
         cmocka_unit_test(test_diag_set_returns_err_and_names_field),
         cmocka_unit_test(test_strerror_covers_every_code),
         cmocka_unit_test(test_strlcpy_truncates),
+        cmocka_unit_test(test_utf8_repair_replaces_invalid_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
