@@ -125,7 +125,13 @@ static int open_store(struct chimed *d)
 {
     struct chime_diag diag;
     chime_diag_clear(&diag);
-    int err = chime_store_open(d->settings.database_url, &d->defaults, &d->store, &diag);
+    const struct chime_settings *s = &d->settings;
+    struct chime_store_options opts = {
+        .node = s->node_name,
+        .heartbeat_ms = s->heartbeat_s * 1000,
+        .node_timeout_ms = s->node_timeout_s * 1000,
+    };
+    int err = chime_store_open_opts(s->database_url, &d->defaults, &opts, &d->store, &diag);
     if (err) {
         chime__log(CHIME_LOG_ERROR, "cannot open the store: %s",
                    *diag.message ? diag.message : chime_strerror(err));
@@ -156,8 +162,10 @@ static int start_sched(struct chimed *d)
 static bool ready_probe(void *ctx, const char **out_detail)
 {
     struct chimed *d = ctx;
-    if (atomic_load(&d->ready))
-        return true;
+    if (atomic_load(&d->ready)) {
+        struct chime_store *store = d->store;
+        return !store->ops->healthy || store->ops->healthy(store, out_detail);
+    }
     *out_detail = "chimed is starting or shutting down";
     return false;
 }

@@ -48,7 +48,8 @@ enum chime_setting_type {
 #define CHIME_SETTINGS_MAP(X)                                                                      \
     X(database_url, DATABASE_URL, "--database-url", STRING, "sqlite:///chime.db", NULL,           \
       chime__setting_check_nonempty,                                                               \
-      "job store: memory://, sqlite:///rel/path.db, sqlite:////abs/path.db or a path ending in .db") \
+      "job store: memory://, sqlite:///rel/path.db, sqlite:////abs/path.db, a path ending in .db, " \
+      "or postgresql://user:password@host:5432/db (several nodes share it)") \
     X(max_workers, SCHEDULER_MAX_WORKERS, "--max-workers", INT, "10", NULL,                        \
       chime__setting_check_workers, "worker threads running jobs (1..1024)")                       \
     X(misfire_grace_s, SCHEDULER_MISFIRE_GRACE_TIME, "--misfire-grace-time", DURATION, "60", NULL, \
@@ -81,6 +82,12 @@ enum chime_setting_type {
       "on SIGTERM/SIGINT, wait this long for running jobs before exiting")                         \
     X(node_name, CHIME_NODE_NAME, "--node-name", STRING, "", NULL, NULL,                           \
       "node name recorded in runs; empty = the host name")                                         \
+    X(heartbeat_s, CHIME_HEARTBEAT_INTERVAL, "--heartbeat-interval", DURATION, "1s", NULL,         \
+      chime__setting_check_positive,                                                               \
+      "PostgreSQL mode: how often this node writes its heartbeat")                                 \
+    X(node_timeout_s, CHIME_NODE_TIMEOUT, "--node-timeout", DURATION, "3s", NULL,                  \
+      chime__setting_check_positive,                                                               \
+      "PostgreSQL mode: a node silent this long is dead; its running runs end as lost")          \
     X(max_body, CHIME_MAX_BODY, "--max-body", SIZE, "1MiB", NULL, chime__setting_check_body,       \
       "largest request body accepted (larger: 413)")                                               \
     X(request_timeout_s, CHIME_REQUEST_TIMEOUT, "--request-timeout", DURATION, "10s", NULL,        \

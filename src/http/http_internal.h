@@ -158,6 +158,7 @@ void chime__http_jobs_resume(const struct chime__http_req *req, struct chime__ht
 void chime__http_jobs_run(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_job_runs(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_runs_list(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_nodes_list(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_jobs_preview(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_healthz(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_readyz(const struct chime__http_req *req, struct chime__http_reply *rep);

@@ -32,7 +32,8 @@ struct route {
     X(POST, "/schedule/jobs/{id}/run", chime__http_jobs_run)        \
     X(GET, "/schedule/jobs/{id}/runs", chime__http_job_runs)        \
     X(GET, "/schedule/jobs/{id}/preview", chime__http_jobs_preview) \
-    X(GET, "/schedule/runs", chime__http_runs_list)
+    X(GET, "/schedule/runs", chime__http_runs_list)                 \
+    X(GET, "/schedule/nodes", chime__http_nodes_list)
 
 static const struct route routes[] = {
 #define ROUTE_ENTRY(m, p, h) { CHIME__HTTP_##m, p, h },

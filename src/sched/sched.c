@@ -66,6 +66,15 @@ static void on_clock_moved(void *ctx)
     chime_sched_wake(ctx);
 }
 
+/* A shared store saw another node change a job: it may be due earlier. */
+static void on_store_changed(void *ctx, chime_utime due)
+{
+    if (due == CHIME_UTIME_NONE)
+        chime_sched_wake(ctx);
+    else
+        chime__sched_wake_if_before(ctx, due);
+}
+
 int chime_sched_start(struct chime_sched *sched)
 {
     int rc = 0;
@@ -90,6 +99,9 @@ int chime_sched_start(struct chime_sched *sched)
     sched->started = true;
 out_unlock:
     pthread_mutex_unlock(&sched->mu);
+    /* Outside mu: the store calls on_store_changed holding its own lock. */
+    if (rc == 0 && sched->store->ops->set_wake)
+        sched->store->ops->set_wake(sched->store, on_store_changed, sched);
     return rc;
 }
 
@@ -104,6 +116,8 @@ static bool stop_loop(struct chime_sched *sched)
     pthread_mutex_unlock(&sched->mu);
     if (!first)
         return false;
+    if (started && sched->store->ops->set_wake)
+        sched->store->ops->set_wake(sched->store, NULL, NULL);
     if (started)
         pthread_join(sched->thread, NULL);
     if (sched->watching)

@@ -111,6 +111,7 @@ int chime_sched_run_job_now(struct chime_sched *sched, const char *id, int64_t *
         .now = chime_clock_now(sched->clock),
         .limit = 1,
         .node = sched->config.node,
+        .store_clock = sched->clock == chime_clock_system(),
     };
     int rc = sched->store->ops->claim_now(sched->store, id, &req, &batch);
     if (rc == 0 && batch.n_claims == 0)

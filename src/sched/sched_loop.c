@@ -27,6 +27,7 @@ static int claim_once(struct chime_sched *sched, size_t *out_n)
         .now = chime_clock_now(sched->clock),
         .limit = sched->config.claim_batch,
         .node = sched->config.node,
+        .store_clock = sched->clock == chime_clock_system(),
     };
     int rc = sched->store->ops->claim_due(sched->store, &req, &batch);
     *out_n = batch.n_claims;

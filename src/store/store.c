@@ -52,6 +52,13 @@ static int open_sqlite_url(const char *url, const struct chime_job_defaults *def
 int chime_store_open(const char *url, const struct chime_job_defaults *defaults,
                      struct chime_store **out, struct chime_diag *diag)
 {
+    return chime_store_open_opts(url, defaults, NULL, out, diag);
+}
+
+int chime_store_open_opts(const char *url, const struct chime_job_defaults *defaults,
+                          const struct chime_store_options *opts, struct chime_store **out,
+                          struct chime_diag *diag)
+{
     *out = NULL;
     if (!url || !*url)
         return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL", "DATABASE_URL is empty");
@@ -60,14 +67,14 @@ int chime_store_open(const char *url, const struct chime_job_defaults *defaults,
     if (has_prefix(url, "sqlite://"))
         return open_sqlite_url(url, defaults, out, diag);
     if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
-        return chime_diag_set(diag, CHIME_EINVAL, "DATABASE_URL",
-                              "DATABASE_URL: postgresql:// is not supported yet");
+        return chime__store_pg_open(url, defaults, opts, out, diag);
     if (!strstr(url, "://") && has_suffix(url, ".db"))
         return open_sqlite_path(url, url, defaults, out, diag);
     return chime_diag_set(
             diag, CHIME_EINVAL, "DATABASE_URL",
             "DATABASE_URL \"%.200s\" is not supported: use memory://, "
-            "sqlite:///relative/file.db, sqlite:////absolute/file.db or a path ending in .db",
+            "sqlite:///relative/file.db, sqlite:////absolute/file.db, a path ending in .db "
+            "or postgresql://user:password@host:port/database",
             url);
 }
 

@@ -40,6 +40,10 @@ struct chime_claim_request {
     chime_utime now;
     size_t limit;     /* at most this many jobs per claim */
     const char *node; /* recorded in the runs */
+    /* The caller's clock is the system clock: a store shared by several nodes
+     * (PostgreSQL) then decides what is due by the database's clock instead of
+     * now, so that every node agrees. False with an injected (test) clock. */
+    bool store_clock;
 };
 
 /* One claimed fire: the job as it was when claimed, and its run record. */
@@ -58,6 +62,22 @@ void chime_claim_batch_release(struct chime_claim_batch *batch);
 
 typedef int (*chime_job_visit_fn)(const struct chime_job *job, void *ctx); /* non-0 stops */
 typedef int (*chime_run_visit_fn)(const struct chime_run *run, void *ctx); /* non-0 stops */
+
+/* A node of a shared store (PostgreSQL): its name and heartbeats. */
+struct chime_node_info {
+    const char *name;
+    const char *host; /* may be NULL */
+    int64_t pid;
+    chime_utime started_at;
+    chime_utime heartbeat_at;
+    bool alive; /* heartbeat within the node timeout */
+};
+typedef int (*chime_node_visit_fn)(const struct chime_node_info *node, void *ctx); /* non-0 stops */
+
+/* Called by a shared store when another node may have made a job due earlier:
+ * due is the earliest new due time (on this process's clock) or CHIME_UTIME_NONE
+ * when unknown. Called from the store's own thread. */
+typedef void (*chime_store_wake_fn)(void *ctx, chime_utime due);
 
 struct chime_store_ops {
     const char *name; /* "memory", "sqlite" */
@@ -101,6 +121,14 @@ struct chime_store_ops {
                      chime_run_visit_fn visit, void *ctx);
     /* Deletes finished runs older than before, and beyond keep_per_job per job (0 = no cap). */
     int (*prune_runs)(struct chime_store *store, chime_utime before, size_t keep_per_job);
+    /* Optional (NULL for local stores): sets the wake-up for changes made by other
+     * nodes (fn NULL clears it; returns once no call of the old one is running). */
+    void (*set_wake)(struct chime_store *store, chime_store_wake_fn fn, void *ctx);
+    /* Optional: false with *detail (static or store-owned text) while the store
+     * cannot serve (database unreachable). */
+    bool (*healthy)(struct chime_store *store, const char **detail);
+    /* Optional: the nodes sharing the store, by name. */
+    int (*list_nodes)(struct chime_store *store, chime_node_visit_fn visit, void *ctx);
 };
 
 struct chime_store {
@@ -117,6 +145,22 @@ struct chime_store {
  */
 int chime_store_open(const char *url, const struct chime_job_defaults *defaults,
                      struct chime_store **out, struct chime_diag *diag);
+
+/* What a store shared by several nodes needs to know about this one. */
+struct chime_store_options {
+    const char *node;        /* this node's name (NULL: the host name) */
+    int64_t heartbeat_ms;    /* 0: 1000 */
+    int64_t node_timeout_ms; /* a node silent this long is dead; 0: 3000 */
+};
+
+/**
+ * chime_store_open with node options (used by PostgreSQL: "postgresql://..." or
+ * "postgres://...", a libpq URL; the tables live in the connection's schema).
+ * opts may be NULL.
+ */
+int chime_store_open_opts(const char *url, const struct chime_job_defaults *defaults,
+                          const struct chime_store_options *opts, struct chime_store **out,
+                          struct chime_diag *diag);
 
 /** Closes any store (NULL is fine). */
 void chime_store_close(struct chime_store *store);

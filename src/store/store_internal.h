@@ -14,4 +14,8 @@ int chime__store_memory_open(const struct chime_job_defaults *defaults, size_t r
 int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *defaults,
                              struct chime_store **out, struct chime_diag *diag);
 
+int chime__store_pg_open(const char *url, const struct chime_job_defaults *defaults,
+                         const struct chime_store_options *opts, struct chime_store **out,
+                         struct chime_diag *diag);
+
 #endif /* CHIME_STORE_INTERNAL_H */

@@ -1,0 +1,283 @@
+/*
+ * Claiming due jobs from PostgreSQL, the step that makes every fire happen
+ * once across nodes. One transaction: select the due jobs by the database
+ * clock with FOR UPDATE SKIP LOCKED (another node's claim skips them, it
+ * never waits or takes them twice), count their running instances over the
+ * whole cluster, plan their fires with the same rules as every store
+ * (chime_fire_plan), then one statement advances or deletes the jobs and
+ * inserts the run records (unique on job, scheduled time, cause, attempt:
+ * a conflicting run is dropped, not run), and commit. Only committed claims
+ * are returned to be dispatched. Four round trips per batch of up to the
+ * scheduler's claim size.
+ *
+ * A COMMIT whose answer is lost leaves its runs' fate unknown: they are not
+ * dispatched, and their claim token is kept so that, once the server is
+ * back, the maintenance thread marks any of them that did commit as lost.
+ */
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/base.h"
+#include "store/index.h"
+#include "store/store_pg.h"
+
+/* The rows a claim writes, built while planning. */
+struct claim_write {
+    json_t *jobs; /* [{i, n, d}] */
+    json_t *runs; /* [{j, s, st, c, a, e, t}] */
+    size_t first; /* index in the batch of this transaction's first claim */
+};
+
+static int64_t claim_token(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+        v = (uint64_t)chime__pg_mono_ms() * 2654435761u;
+    return (int64_t)(v >> 1);
+}
+
+static const char *cause_name(enum chime_run_cause cause)
+{
+    return cause == CHIME_CAUSE_MANUAL ? "manual" : "schedule";
+}
+
+static int add_run_row(json_t *runs, const struct chime_run *run)
+{
+    chime_utime t = run->status == CHIME_RUN_RUNNING ? run->started : run->finished;
+    json_t *row = json_pack("{s:s,s:I,s:s,s:s,s:i,s:s?,s:I}", "j", run->job_id, "s",
+                            (json_int_t)run->scheduled, "st", chime_run_status_name(run->status),
+                            "c", cause_name(run->cause), "a", run->attempt, "e", run->error, "t",
+                            (json_int_t)t);
+    return row ? json_array_append_new(runs, row) : CHIME_ENOMEM;
+}
+
+/* Plans one selected row and appends its claims (counted) and rows to write. */
+static int plan_row(struct pg_store *ps, const PGresult *res, int row,
+                    const struct chime_claim_request *req, struct chime_claim_batch *out,
+                    struct claim_write *w)
+{
+    struct chime_job job;
+    int rc = chime__pg_row_job(ps, res, row, 0, &job);
+    if (rc)
+        return rc;
+    struct chime_fire_plan plan = { 0 };
+    int n_running = (int)chime__pg_get_i64(res, row, 3, 0);
+    rc = chime_fire_plan(&job, &ps->defaults, req->now, n_running, &plan);
+    if (rc == 0)
+        rc = chime__claim_prepare(out, &job, &plan, req, CHIME_CAUSE_SCHEDULE);
+    if (rc == 0) {
+        size_t base = out->n_claims;
+        out->n_claims += plan.n_fires;
+        for (size_t i = 0; rc == 0 && i < plan.n_fires; i++)
+            rc = add_run_row(w->runs, &out->claims[base + i].run);
+        bool done = plan.next_run == CHIME_UTIME_NONE;
+        json_t *j = json_pack("{s:s,s:o,s:b}", "i", job.id, "n",
+                              done ? json_null() : json_integer(plan.next_run), "d", done);
+        if (rc == 0)
+            rc = j ? json_array_append_new(w->jobs, j) : CHIME_ENOMEM;
+    }
+    chime_fire_plan_release(&plan);
+    chime_job_release(&job);
+    return rc;
+}
+
+static bool run_matches(const struct chime_run *run, const PGresult *res, int row)
+{
+    return chime__pg_get_i64(res, row, 2, 0) == run->scheduled &&
+           chime__pg_get_i64(res, row, 4, 0) == run->attempt &&
+           !strcmp(PQgetvalue(res, row, 3), cause_name(run->cause)) &&
+           !strcmp(PQgetvalue(res, row, 1), run->job_id);
+}
+
+/* Gives each inserted run its id; the claims whose run conflicted are dropped. */
+static size_t assign_ids(struct chime_claim_batch *out, size_t first, const PGresult *res)
+{
+    size_t n = out->n_claims - first, hint = 0;
+    bool *found = chime__calloc(n ? n : 1, sizeof(*found));
+    for (int r = 0; found && r < PQntuples(res); r++) {
+        for (size_t k = 0; k < n; k++) { /* rows come back in insertion order: hint first */
+            size_t i = (hint + k) % n;
+            struct chime_run *run = &out->claims[first + i].run;
+            if (!found[i] && run_matches(run, res, r)) {
+                run->id = chime__pg_get_i64(res, r, 0, 0);
+                found[i] = true;
+                hint = i + 1;
+                break;
+            }
+        }
+    }
+    size_t kept = first, dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct chime_claim *cl = &out->claims[first + i];
+        if (found && found[i]) {
+            out->claims[kept++] = *cl;
+            continue;
+        }
+        chime_job_release(&cl->job);
+        chime_run_release(&cl->run);
+        dropped++;
+    }
+    out->n_claims = kept;
+    chime__free(found);
+    return dropped;
+}
+
+static int write_claims(struct pg_store *ps, struct pg_conn *c, const char *node, int64_t token,
+                        struct claim_write *w, struct chime_claim_batch *out)
+{
+    char *jobs = json_dumps(w->jobs, JSON_COMPACT), *runs = json_dumps(w->runs, JSON_COMPACT);
+    char tok[24];
+    const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok) };
+    int rc = CHIME_ENOMEM;
+    PGresult *res = NULL;
+    if (jobs && runs)
+        res = chime__pg_exec(ps, c, PG_CLAIM_WRITE, 4, params, PGRES_TUPLES_OK, &rc);
+    if (res) {
+        size_t dropped = assign_ids(out, w->first, res);
+        if (dropped)
+            chime__log(CHIME_LOG_WARN, "PostgreSQL claim: %zu runs already recorded, not run",
+                       dropped);
+    }
+    PQclear(res);
+    free(jobs);
+    free(runs);
+    return rc;
+}
+
+static void undo_claims(struct chime_claim_batch *out, size_t first)
+{
+    while (out->n_claims > first) {
+        struct chime_claim *cl = &out->claims[--out->n_claims];
+        chime_job_release(&cl->job);
+        chime_run_release(&cl->run);
+    }
+}
+
+/* Keeps a token whose COMMIT went unanswered, for the maintenance thread. */
+static void remember_orphan(struct pg_store *ps, int64_t token)
+{
+    pthread_mutex_lock(&ps->mu);
+    if (ps->n_orphans < CHIME__PG_MAX_ORPHANS)
+        ps->orphans[ps->n_orphans++] = token;
+    pthread_mutex_unlock(&ps->mu);
+    chime__log(CHIME_LOG_WARN,
+               "PostgreSQL claim: the commit's outcome is unknown; its runs were not started "
+               "and will be marked lost if they were recorded");
+}
+
+static int commit_claims(struct pg_store *ps, struct pg_conn *c, int64_t token)
+{
+    int rc = chime__pg_command(ps, c->conn, "COMMIT");
+    if (rc && PQstatus(c->conn) == CONNECTION_BAD)
+        remember_orphan(ps, token);
+    return rc;
+}
+
+/*
+ * The shared body of both claims: BEGIN, the select (sel with its params),
+ * plan each row with plan_fn, write, COMMIT. *n_rows = rows selected.
+ */
+typedef int (*plan_rows_fn)(struct pg_store *ps, const PGresult *res,
+                            struct chime_claim_request *req, struct chime_claim_batch *out,
+                            struct claim_write *w);
+
+static int run_claim(struct pg_store *ps, enum pg_stmt sel, const char *const *params,
+                     struct chime_claim_request *req, plan_rows_fn plan_fn,
+                     struct chime_claim_batch *out, int *n_rows)
+{
+    struct pg_conn *c = chime__pg_acquire(ps);
+    if (!c)
+        return CHIME_ESTORE;
+    struct claim_write w = { json_array(), json_array(), out->n_claims };
+    int64_t token = claim_token();
+    int rc = w.jobs && w.runs ? chime__pg_command(ps, c->conn, "BEGIN") : CHIME_ENOMEM;
+    PGresult *res = NULL;
+    if (rc == 0)
+        res = chime__pg_exec(ps, c, sel, 2, params, PGRES_TUPLES_OK, &rc);
+    *n_rows = res ? PQntuples(res) : 0;
+    if (res && *n_rows > 0)
+        rc = plan_fn(ps, res, req, out, &w);
+    PQclear(res);
+    if (rc == 0 && *n_rows > 0)
+        rc = write_claims(ps, c, req->node, token, &w, out);
+    if (rc == 0)
+        rc = commit_claims(ps, c, token);
+    else
+        chime__pg_command(ps, c->conn, "ROLLBACK");
+    if (rc)
+        undo_claims(out, w.first);
+    json_decref(w.jobs);
+    json_decref(w.runs);
+    chime__pg_release(ps, c);
+    return rc;
+}
+
+/* Takes the database's now from the first row (all rows carry the same). */
+static void take_db_now(struct pg_store *ps, const PGresult *res, struct chime_claim_request *req)
+{
+    chime_utime db_now = chime__pg_get_i64(res, 0, 4, req->now);
+    if (req->store_clock)
+        atomic_store(&ps->offset_us, db_now - req->now);
+    req->now = db_now;
+}
+
+static int plan_due_rows(struct pg_store *ps, const PGresult *res, struct chime_claim_request *req,
+                         struct chime_claim_batch *out, struct claim_write *w)
+{
+    take_db_now(ps, res, req);
+    int n = PQntuples(res);
+    int rc = chime__claim_batch_reserve(out, (size_t)n);
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = plan_row(ps, res, i, req, out, w);
+    return rc;
+}
+
+int chime__pg_claim_due(struct chime_store *store, const struct chime_claim_request *req,
+                        struct chime_claim_batch *out)
+{
+    struct pg_store *ps = chime__pg_of(store);
+    struct chime_claim_request local = *req;
+    char now[24], lim[24];
+    const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now),
+                             chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim) };
+    int n_rows;
+    return run_claim(ps, PG_CLAIM_SELECT, params, &local, plan_due_rows, out, &n_rows);
+}
+
+/* The run-now claim of the one selected row: RUNNING, or SKIPPED at max_instances. */
+static int plan_now_row(struct pg_store *ps, const PGresult *res, struct chime_claim_request *req,
+                        struct chime_claim_batch *out, struct claim_write *w)
+{
+    take_db_now(ps, res, req);
+    struct chime_job job;
+    int rc = chime__pg_row_job(ps, res, 0, 0, &job);
+    if (rc)
+        return rc;
+    bool full = chime__pg_get_i64(res, 0, 3, 0) >= chime_job_max_instances(&job, &ps->defaults);
+    struct chime_fire fire = { req->now, full ? CHIME_RUN_SKIPPED : CHIME_RUN_RUNNING,
+                               full ? CHIME_FIRE_REASON_MAX_INST : NULL };
+    struct chime_fire_plan plan = { &fire, 1, job.next_run };
+    rc = chime__claim_batch_reserve(out, 1);
+    if (rc == 0)
+        rc = chime__claim_prepare(out, &job, &plan, req, CHIME_CAUSE_MANUAL);
+    if (rc == 0) {
+        out->n_claims++;
+        rc = add_run_row(w->runs, &out->claims[out->n_claims - 1].run);
+    }
+    chime_job_release(&job);
+    return rc;
+}
+
+int chime__pg_claim_now(struct chime_store *store, const char *id,
+                        const struct chime_claim_request *req, struct chime_claim_batch *out)
+{
+    struct pg_store *ps = chime__pg_of(store);
+    struct chime_claim_request local = *req;
+    char now[24];
+    const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now), id };
+    int n_rows;
+    int rc = run_claim(ps, PG_CLAIM_ONE, params, &local, plan_now_row, out, &n_rows);
+    if (rc == 0 && n_rows == 0)
+        return CHIME_ENOENT;
+    return rc;
+}
