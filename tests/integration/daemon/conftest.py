@@ -68,12 +68,14 @@ def chimed_factory(tmp_path, store, pg_databases):
     """Makes daemons: factory(args=(), env={}, db=None) -> started Chimed
     (db None: the test's database — tmp_path/chime.db, or with the postgres
     store one fresh database; a path: that SQLite file, or with postgres one
-    database per path; False: no DATABASE_URL). All are stopped at teardown and
-    must exit 0."""
+    database per path; a URL: that store; False: no DATABASE_URL). All are
+    stopped at teardown and must exit 0."""
     made = []
 
     def make(args=(), env=None, db=None, start=True):
-        if store == "postgres" and db is not False:
+        if isinstance(db, str) and "://" in db:
+            path = db
+        elif store == "postgres" and db is not False:
             path = pg_databases(db)
         else:
             path = str(tmp_path / "chime.db") if db is None else (db or None)

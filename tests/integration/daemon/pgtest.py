@@ -64,8 +64,10 @@ def drop_database(url, admin=None):
 
 
 class Cluster:
-    """A private PostgreSQL cluster (for tests that restart or stop the server):
-    start() returns its maintenance URL; stop() stops it and removes its files."""
+    """A private PostgreSQL cluster, for tests that restart or stop the server:
+    start() (again after halt()) returns its maintenance URL; restart() is
+    pg_ctl restart -m fast; halt() stops the server; destroy() stops it and
+    removes its files."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="chime-pg.", dir="/tmp")
@@ -85,7 +87,10 @@ class Cluster:
     def restart(self):
         self._run("restart")
 
-    def stop(self):
+    def halt(self):
+        self._run("stop")
+
+    def destroy(self):
         try:
             self._run("stop")
         finally:
