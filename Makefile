@@ -20,15 +20,17 @@ build: deps
 run: build
 	$(BUILD)/chimed
 
+# Every test runs with a throw-away PostgreSQL cluster (scripts/with_pg.sh exports
+# CHIME_TEST_PG_URL, stops and removes the cluster afterwards).
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	scripts/with_pg.sh ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 test-asan: deps
 	CC=clang cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DCHIME_SANITIZE=address,undefined $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L unit
+	  scripts/with_pg.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L unit
 
 TSAN_BUILD ?= build-tsan
 # The threaded modules (clock, pool, scheduler) under ThreadSanitizer.
@@ -36,7 +38,7 @@ test-tsan: deps
 	CC=clang cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DCHIME_SANITIZE=thread $(CMAKE_ARGS)
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
-	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) \
+	TSAN_OPTIONS=halt_on_error=1 scripts/with_pg.sh ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) \
 	  -R 'test_(clock|pool|sched|scheduler_embed|time|store)$$'
 
 fuzz: deps

@@ -88,7 +88,8 @@ class Chimed:
     self.log (so it never blocks on a full pipe) and shown on failures."""
 
     def __init__(self, binary, workdir, db_path, args=(), env=None):
-        """db_path None: no DATABASE_URL in the environment (settings files decide)."""
+        """db_path: a SQLite file, or a whole URL (postgresql://...); None: no
+        DATABASE_URL in the environment (settings files decide)."""
         self.binary = binary
         self.workdir = workdir
         self.db_path = db_path
@@ -102,18 +103,21 @@ class Chimed:
 
     @property
     def db_url(self):
+        if "://" in self.db_path:
+            return self.db_path
         return f"sqlite:///{self.db_path}"
 
     def start(self, timeout=15):
         env = clean_env({"DATABASE_URL": self.db_url} if self.db_path else {})
         env.update(self.env)
         self.log = []
+        self.port = None
         self._listening.clear()
         self.proc = subprocess.Popen(
             [self.binary, "--port", "0", *self.args], cwd=self.workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
-        if not self._listening.wait(timeout):
+        if not self._listening.wait(timeout) or self.port is None:
             rc = self.proc.poll()
             self.kill()
             raise AssertionError(f"chimed did not start (exit {rc}):\n" + self.log_text())
@@ -128,6 +132,7 @@ class Chimed:
                 self.listen_line = line
                 self.port = int(m.group(2))
                 self._listening.set()
+        self._listening.set()  # exited before listening: start() need not wait
 
     def log_text(self):
         return "\n".join(self.log[-60:])

@@ -20,6 +20,9 @@ import sqlalchemy  # noqa: F401
 import uvicorn  # noqa: F401
 
 from chimetest import HEX32_RE, RFC3339_RE, clean_env, free_port, poll, request
+from pgtest import BOTH_STORES
+
+pytestmark = BOTH_STORES  # chimed on SQLite and on PostgreSQL, the reference on SQLite
 
 REFERENCE_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "bench", "reference")
 CT = {"Content-Type": "application/json"}

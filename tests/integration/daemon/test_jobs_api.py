@@ -5,6 +5,9 @@ import json
 import re
 
 from chimetest import HEX32_RE, RFC3339_RE
+from pgtest import BOTH_STORES
+
+pytestmark = BOTH_STORES
 
 DIGEST = {"func": "app.jobs.registry:send_daily_digest", "trigger": "cron",
           "trigger_args": {"hour": 8, "minute": 0, "timezone": "UTC"},

@@ -1,6 +1,7 @@
-"""The daemon's life cycle: jobs survive a restart on the same SQLite file
-(same id, name, next_run_time, paused state), SIGTERM while jobs run lets them
-finish and exits 0, and bad settings stop start-up with exit 2."""
+"""The daemon's life cycle: jobs survive a restart on the same store, a SQLite
+file or a PostgreSQL database (same id, name, next_run_time, paused state),
+SIGTERM while jobs run lets them finish and exits 0, and bad settings stop
+start-up with exit 2."""
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import time
 from datetime import datetime, timezone
 
 from chimetest import clean_env, poll
+from pgtest import BOTH_STORES
 
 JOBS = [
     {"func": "app.jobs.registry:send_daily_digest", "trigger": "cron",
@@ -30,7 +32,8 @@ def snapshot(d):
     return [{k: j.get(k) for k in KEPT} for j in r.json()]
 
 
-def test_restart_keeps_jobs(chimed_factory, tmp_path):
+@BOTH_STORES
+def test_restart_keeps_jobs(chimed_factory, tmp_path, store):
     d = chimed_factory()
     for body in JOBS:
         assert d.req("POST", "/schedule/jobs", body).status == 200
@@ -38,7 +41,7 @@ def test_restart_keeps_jobs(chimed_factory, tmp_path):
     before = snapshot(d)
     assert len(before) == 4 and before[-1]["id"] == "weekly"
     assert d.stop() == 0, d.log_text()
-    assert os.path.exists(tmp_path / "chime.db")
+    assert store != "sqlite" or os.path.exists(tmp_path / "chime.db")
 
     d2 = chimed_factory()
     assert re.search(r"\b4 jobs\b", d2.listen_line), d2.listen_line
@@ -51,6 +54,7 @@ def test_restart_keeps_jobs(chimed_factory, tmp_path):
     assert snapshot(d3) == resumed
 
 
+@BOTH_STORES
 def test_restart_keeps_run_history(chimed_factory):
     d = chimed_factory()
     job = d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "interval",
@@ -67,6 +71,7 @@ def test_restart_keeps_run_history(chimed_factory):
     assert {r["id"] for r in seen} <= {r["id"] for r in after}
 
 
+@BOTH_STORES
 def test_sigterm_while_jobs_run_exits_0(chimed_factory):
     d = chimed_factory(args=["--shutdown-grace", "5s"])
     ids = []
@@ -153,6 +158,7 @@ def _overdue_after_restart(chimed_factory, env2):
     return got
 
 
+@BOTH_STORES
 def test_restart_coalesces_overdue_times(chimed_factory):
     got = _overdue_after_restart(chimed_factory, {})
     seen = [(r["scheduled_time"], r["status"], r["error"]) for r in got]
@@ -162,6 +168,7 @@ def test_restart_coalesces_overdue_times(chimed_factory):
     assert not [r for r in got if r["status"] == "skipped"], seen
 
 
+@BOTH_STORES
 def test_restart_without_coalesce_setting(chimed_factory):
     got = _overdue_after_restart(chimed_factory, {"SCHEDULER_COALESCE": "off"})
     # Nothing folded away, nothing missed inside the grace: the first overdue
@@ -173,6 +180,7 @@ def test_restart_without_coalesce_setting(chimed_factory):
                for r in got), seen
 
 
+@BOTH_STORES
 def test_restart_misfire_grace_setting(chimed_factory):
     got = _overdue_after_restart(chimed_factory, {"SCHEDULER_MISFIRE_GRACE_TIME": "1"})
     assert any(r["status"] == "missed" and "misfire" in (r["error"] or "") for r in got), got
@@ -223,6 +231,7 @@ def test_help_lists_every_setting(tmp_path):
     assert "--api-token" not in text  # secrets stay out of argv
 
 
+@BOTH_STORES
 def test_node_name_recorded_in_runs(chimed_factory):
     d = chimed_factory(args=["--node-name", "itest-node-7"])
     job = d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "cron",
@@ -257,6 +266,7 @@ def _manual_runs(d, n):
     return job_id, [r["id"] for r in rs]
 
 
+@BOTH_STORES
 def test_history_max_runs_applied_at_start(chimed_factory):
     d = chimed_factory()
     job_id, ids = _manual_runs(d, 5)
@@ -269,6 +279,7 @@ def test_history_max_runs_applied_at_start(chimed_factory):
     assert kept() == ids[:2]
 
 
+@BOTH_STORES
 def test_history_max_age_applied_at_start(chimed_factory):
     d = chimed_factory()
     job_id, _ = _manual_runs(d, 3)

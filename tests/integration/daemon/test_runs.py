@@ -5,6 +5,9 @@ outside the schedule. Real time is only ever waited for with deadlines."""
 import time
 
 from chimetest import RFC3339_RE, poll
+from pgtest import BOTH_STORES
+
+pytestmark = BOTH_STORES
 
 EVERY_SECOND = {"func": "chime:noop", "trigger": "interval", "trigger_args": {"seconds": 1},
                 "name": "tick"}
