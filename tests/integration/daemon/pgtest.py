@@ -16,7 +16,7 @@ import pytest
 # The PostgreSQL store is on main: the postgres cases of @BOTH_STORES tests and
 # the multi-node tests are expected to pass. False (before it landed) ran them
 # as strict xfails instead, so that they could not pass unnoticed.
-POSTGRES_READY = False
+POSTGRES_READY = True
 
 BOTH_STORES = pytest.mark.stores("sqlite", "postgres")
 
