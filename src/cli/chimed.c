@@ -131,7 +131,13 @@ static int open_store(struct chimed *d)
         .heartbeat_ms = s->heartbeat_s * 1000,
         .node_timeout_ms = s->node_timeout_s * 1000,
     };
-    int err = chime_store_open_opts(s->database_url, &d->defaults, &opts, &d->store, &diag);
+    int err = chime_store_open_named(s->database_url, s->jobstores, &d->defaults, &opts,
+                                     &d->store, &diag);
+    if (!err) {
+        const char *names[16];
+        size_t n = chime_store_names(d->store, names, 16);
+        err = chime_jobstores_set(names, n < 16 ? n : 16);
+    }
     if (err) {
         chime__log(CHIME_LOG_ERROR, "cannot open the store: %s",
                    *diag.message ? diag.message : chime_strerror(err));

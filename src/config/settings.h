@@ -50,6 +50,9 @@ enum chime_setting_type {
       chime__setting_check_nonempty,                                                               \
       "job store: memory://, sqlite:///rel/path.db, sqlite:////abs/path.db, a path ending in .db, " \
       "or postgresql://user:password@host:5432/db (several nodes share it)") \
+    X(jobstores, CHIME_JOBSTORES, "--jobstores", STRING, "", NULL, NULL,                           \
+      "more named job stores beside DATABASE_URL's \"default\": name=url,name=url (e.g. "         \
+      "volatile=memory://); a job's jobstore field picks one")                                    \
     X(max_workers, SCHEDULER_MAX_WORKERS, "--max-workers", INT, "10", NULL,                        \
       chime__setting_check_workers, "worker threads running jobs (1..1024)")                       \
     X(misfire_grace_s, SCHEDULER_MISFIRE_GRACE_TIME, "--misfire-grace-time", DURATION, "60", NULL, \

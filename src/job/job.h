@@ -111,6 +111,11 @@ int chime_job_from_stored(const json_t *stored, const struct chime_job_defaults 
  */
 json_t *chime_job_to_stored(const struct chime_job *job);
 
+/** Sets the job store names jobs may name besides "default" (at start-up). 0 or ERANGE. */
+int chime_jobstores_set(const char *const *names, size_t n);
+/** True for "default" and the names set. */
+bool chime_jobstore_known(const char *name);
+
 /* A growable text buffer; data is NUL-terminated once anything was appended. */
 struct chime_text {
     char *data;

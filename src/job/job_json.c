@@ -147,7 +147,7 @@ static int read_strings(const json_t *body, struct request *r, struct chime_diag
         rc = chime__job_check_id_name(r->id, r->name, diag);
     if (rc == 0)
         rc = chime__job_opt_string(body, "jobstore", &r->jobstore, diag);
-    if (rc == 0 && r->jobstore && strcmp(r->jobstore, "default") != 0)
+    if (rc == 0 && r->jobstore && !chime_jobstore_known(r->jobstore))
         rc = chime_diag_set(diag, CHIME_EINVAL, "jobstore", "unknown jobstore '%.64s'",
                             r->jobstore);
     return rc;
@@ -208,7 +208,7 @@ static int fill_strings(struct chime_job *job, const struct request *r)
     job->func = chime__strdup(r->func);
     job->args = chime__json_text(r->args, "[]");
     job->kwargs = chime__json_text(r->kwargs, "{}");
-    job->jobstore = chime__strdup("default");
+    job->jobstore = chime__strdup(r->jobstore ? r->jobstore : "default");
     if (!job->id || !job->name || !job->func || !job->args || !job->kwargs || !job->jobstore)
         return CHIME_ENOMEM;
     return 0;

@@ -162,6 +162,18 @@ int chime_store_open_opts(const char *url, const struct chime_job_defaults *defa
                           const struct chime_store_options *opts, struct chime_store **out,
                           struct chime_diag *diag);
 
+/**
+ * Opens the default store (url) and, when others is a non-empty list of
+ * "name=url" entries separated by commas (CHIME_JOBSTORES), those beside it
+ * as named job stores behind one store (a job's "jobstore" picks its store).
+ */
+int chime_store_open_named(const char *url, const char *others,
+                           const struct chime_job_defaults *defaults,
+                           const struct chime_store_options *opts, struct chime_store **out,
+                           struct chime_diag *diag);
+/** The job store names of a store ("default" first); returns how many there are. */
+size_t chime_store_names(const struct chime_store *store, const char **names, size_t max);
+
 /** Closes any store (NULL is fine). */
 void chime_store_close(struct chime_store *store);
 

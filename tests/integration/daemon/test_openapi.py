@@ -40,6 +40,10 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # Documented statuses no client request can produce, with the reason.
 UNREACHABLE = {
+    ("get", "/schedule/nodes", "200"):
+        "this suite's daemon uses SQLite (404); test_nodes.py checks the PostgreSQL answer",
+    ("get", "/schedule/nodes", "503"):
+        "only a PostgreSQL store that cannot be reached; test_multinode.py restarts the server",
     ("get", "/schedule/jobs", "503"):
         "the listing is served from the store's in-memory index; only out of memory fails it",
     ("get", "/schedule/jobs/{job_id}/runs", "503"):
@@ -598,6 +602,8 @@ CASES = {
     ("get", J + "/preview", 401):
         lambda d, doc: call(d, "GET", f"/schedule/jobs/{new_job(d)}/preview", auth=False),
     ("get", J + "/preview", 404): lambda d, doc: call(d, "GET", "/schedule/jobs/nope/preview"),
+    ("get", "/schedule/nodes", 404): lambda d, doc: call(d, "GET", "/schedule/nodes"),
+    ("get", "/schedule/nodes", 401): lambda d, doc: call(d, "GET", "/schedule/nodes", auth=False),
     ("get", "/healthz", 200): lambda d, doc: call(d, "GET", "/healthz", auth=False),
     ("get", "/readyz", 200): lambda d, doc: call(d, "GET", "/readyz", auth=False),
     ("get", "/openapi.json", 200): lambda d, doc: call(d, "GET", "/openapi.json"),
