@@ -317,6 +317,7 @@ static void test_http_probes_and_openapi(void **state)
         { "/schedule/jobs/{job_id}/runs", "get" },
         { "/schedule/jobs/{job_id}/preview", "get" },
         { "/schedule/runs", "get" },
+        { "/schedule/nodes", "get" },
         { "/healthz", "get" },
         { "/readyz", "get" },
         { "/openapi.json", "get" },
@@ -328,7 +329,7 @@ static void test_http_probes_and_openapi(void **state)
             fail_msg("openapi.json lacks %s %s", ops[i][1], ops[i][0]);
         assert_non_null(json_object_get(op, "responses"));
     }
-    assert_int_equal(json_object_size(paths), 11);
+    assert_int_equal(json_object_size(paths), 12);
     resp_free(&r);
 }
 
