@@ -8,13 +8,9 @@
  * blocks the writer). Under sustained writes new frames arrive while it
  * copies, so the WAL could never be restarted and would grow without end:
  * once it is past RESTART_PAGES the checkpointer finishes the copy while
- * holding the connection (the rest is small, the writer waits once), and
- * the next commit starts the WAL again from its beginning. That final copy
- * costs two fsyncs (3-30 ms on this machine's disk), so before it more
- * passes without the lock shrink what is left, and it holds the connection
- * the way a group commit does (the `writing` flag, the store lock released):
- * adds queue up and go in one group after it, index reads are not blocked.
- * Durability is unchanged: commits still go to the WAL exactly as before.
+ * holding the store lock (the rest is small, the writer waits once), and
+ * the next commit starts the WAL again from its beginning. Durability is
+ * unchanged: commits still go to the WAL exactly as before.
  */
 #include <string.h>
 
@@ -25,10 +21,6 @@
 #define CKPT_AT_PAGES 1000
 /* Past this many pages, finish the copy under the store lock (64 MiB of 4 KiB pages). */
 #define RESTART_PAGES 16384
-/* Before that copy, passes without the lock until at most this many new pages are left ... */
-#define FINAL_PAGES 128
-/* ... but no more than this many (if the writer outpaces the checkpointer). */
-#define CATCH_UP_PASSES 8
 
 /* Called by SQLite after each commit of the main connection (by a group
  * commit's leader without the store lock: the fields have their own mutex). */
@@ -49,8 +41,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int n_pages)
     return SQLITE_OK;
 }
 
-/* One PASSIVE checkpoint; *done (if not NULL) = the WAL frames it copied up to. */
-static void checkpoint(struct sqlite_store *ss, bool locked, int *done)
+static void checkpoint(struct sqlite_store *ss, bool locked)
 {
     int n_log = 0, n_done = 0;
     int rc = sqlite3_wal_checkpoint_v2(ss->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
@@ -58,52 +49,19 @@ static void checkpoint(struct sqlite_store *ss, bool locked, int *done)
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         chime__log(CHIME_LOG_WARN, "sqlite store: checkpoint%s failed: %s",
                    locked ? " (under the lock)" : "", sqlite3_errmsg(ss->ckpt_db));
-    if (done)
-        *done = rc == SQLITE_OK ? n_done : -1;
-}
-
-/* WAL pages committed since a pass that copied up to done (-1: an error, stop). */
-static int pages_since(struct sqlite_store *ss, int done)
-{
-    pthread_mutex_lock(&ss->ckpt_mu);
-    int n = ss->wal_pages - done;
-    pthread_mutex_unlock(&ss->ckpt_mu);
-    return done < 0 ? 0 : n;
-}
-
-/*
- * Passes without the lock until the last one left at most FINAL_PAGES
- * behind (at most CATCH_UP_PASSES): the final copy under the lock then has
- * little to copy and to sync. Under sustained writes a pass over a 64 MiB
- * WAL (its fsyncs) takes long enough for many MiB of new frames to arrive,
- * and copying and syncing those under the lock was a writer stall of 8-30 ms.
- */
-static void catch_up(struct sqlite_store *ss, int done)
-{
-    for (int i = 0; i < CATCH_UP_PASSES && pages_since(ss, done) > FINAL_PAGES; i++)
-        checkpoint(ss, false, &done);
 }
 
 /* One pass, then the final copy under the store lock if the WAL is too long. */
 static void checkpoint_pass(struct sqlite_store *ss)
 {
-    int done;
-    checkpoint(ss, false, &done);
+    checkpoint(ss, false);
     pthread_mutex_lock(&ss->ckpt_mu);
     bool restart = ss->wal_pages >= RESTART_PAGES;
     pthread_mutex_unlock(&ss->ckpt_mu);
     if (!restart)
         return;
-    catch_up(ss, done);
-    /* Hold the connection as a group leader does (writing): users of the
-     * connection wait, index reads (get, list, next_due) go on. */
     chime__sqlite_lock_db(ss);
-    ss->writing = true;
-    pthread_mutex_unlock(&ss->lock);
-    checkpoint(ss, true, NULL); /* no writer now: copies the rest, the WAL restarts */
-    pthread_mutex_lock(&ss->lock);
-    ss->writing = false;
-    pthread_cond_broadcast(&ss->idle);
+    checkpoint(ss, true); /* no writer now: copies the rest, the WAL restarts */
     pthread_mutex_unlock(&ss->lock);
     pthread_mutex_lock(&ss->ckpt_mu);
     ss->wal_pages = ss->ckpt_mark = 0;
