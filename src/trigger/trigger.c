@@ -67,6 +67,19 @@ static int resolve_zone(struct chime_trigger *trig, const json_t *args,
     return 0;
 }
 
+/* The args dumped compact into a chime__malloc'd string; NULL on out of memory. */
+static char *args_dump(const json_t *args)
+{
+    size_t n = json_dumpb(args, NULL, 0, JSON_COMPACT);
+    char *s = n ? chime__malloc(n + 1) : NULL;
+    if (!s)
+        return NULL;
+    json_dumpb(args, s, n, JSON_COMPACT);
+    s[n] = '\0';
+    return s;
+}
+
+/* Parses into trig->args, then keeps only its text (trig->args_text). */
 static int parse_args(struct chime_trigger *trig, int k, const json_t *args,
                       const struct chime_zone *default_zone, chime_utime now,
                       struct chime_diag *diag)
@@ -77,7 +90,12 @@ static int parse_args(struct chime_trigger *trig, int k, const json_t *args,
     trig->args = json_object();
     if (!trig->args)
         return chime_diag_set(diag, CHIME_ENOMEM, "trigger_args", "Out of memory.");
-    return kinds[k].parse(trig, args, now, diag);
+    rc = kinds[k].parse(trig, args, now, diag);
+    if (rc == 0 && !(trig->args_text = args_dump(trig->args)))
+        rc = chime_diag_set(diag, CHIME_ENOMEM, "trigger_args", "Out of memory.");
+    json_decref(trig->args);
+    trig->args = NULL;
+    return rc;
 }
 
 int chime_trigger_parse(const char *kind, const json_t *args, const struct chime_zone *default_zone,
@@ -178,41 +196,13 @@ const struct chime_zone *chime_trigger_zone(const struct chime_trigger *trigger)
 
 json_t *chime_trigger_args_json(const struct chime_trigger *trigger)
 {
-    return json_deep_copy(trigger->args);
+    /* The text is what jansson dumped: loading it gives back an equal object (same key order). */
+    return json_loads(trigger->args_text, 0, NULL);
 }
 
-/* The args dumped compact into a chime__malloc'd string; NULL on out of memory. */
-static char *args_dump(const json_t *args)
-{
-    size_t n = json_dumpb(args, NULL, 0, JSON_COMPACT);
-    char *s = n ? chime__malloc(n + 1) : NULL;
-    if (!s)
-        return NULL;
-    json_dumpb(args, s, n, JSON_COMPACT);
-    s[n] = '\0';
-    return s;
-}
-
-/*
- * Triggers are shared between threads and immutable, so the text is made
- * lazily and published by compare-and-swap: a thread that loses the race
- * frees its copy and uses the winner's.
- */
 const char *chime_trigger_args_text(const struct chime_trigger *trigger)
 {
-    struct chime_trigger *t = (struct chime_trigger *)trigger; /* the cache only */
-    char *text = atomic_load_explicit(&t->args_text, memory_order_acquire);
-    if (text)
-        return text;
-    char *mine = args_dump(trigger->args);
-    if (!mine)
-        return NULL;
-    char *expected = NULL;
-    if (atomic_compare_exchange_strong_explicit(&t->args_text, &expected, mine,
-                                                memory_order_acq_rel, memory_order_acquire))
-        return mine;
-    chime__free(mine);
-    return expected;
+    return trigger->args_text;
 }
 
 struct chime_trigger *chime_trigger_ref(struct chime_trigger *trigger)
@@ -226,7 +216,7 @@ void chime_trigger_unref(struct chime_trigger *trigger)
     if (!trigger || atomic_fetch_sub_explicit(&trigger->refs, 1, memory_order_acq_rel) != 1)
         return;
     json_decref(trigger->args);
-    chime__free(atomic_load_explicit(&trigger->args_text, memory_order_relaxed));
+    chime__free(trigger->args_text);
     chime__free(trigger->cron);
     chime__free(trigger);
 }

@@ -66,8 +66,8 @@ json_t *chime_trigger_args_json(const struct chime_trigger *trigger);
 
 /**
  * The same args as compact JSON text (json_dumps(args, JSON_COMPACT)), made
- * once on first use and kept by the trigger (freed with it): borrowed, valid
- * while the caller holds a reference. NULL on out of memory. Thread-safe.
+ * by the parse and kept by the trigger (freed with it; the trigger keeps no
+ * json_t): borrowed, valid while the caller holds a reference. Never NULL.
  */
 const char *chime_trigger_args_text(const struct chime_trigger *trigger);
 

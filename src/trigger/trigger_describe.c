@@ -40,16 +40,16 @@ static void describe_interval(const struct chime_trigger *trig, char *buf, size_
     snprintf(buf, n, "every %.6f seconds", (double)trig->interval_us / 1e6);
 }
 
-static void describe_cron(const struct chime_trigger *trig, char *buf, size_t n)
+static void describe_cron_fields(const json_t *args, char *buf, size_t n)
 {
-    json_t *line = json_object_get(trig->args, "crontab");
+    json_t *line = json_object_get(args, "crontab");
     if (line) {
         snprintf(buf, n, "crontab: %s", json_string_value(line));
         return;
     }
     snprintf(buf, n, "cron:");
     for (int f = CHIME__CF_COUNT - 1; f >= 0; f--) {
-        json_t *v = json_object_get(trig->args, chime__cron_field_names[f]);
+        json_t *v = json_object_get(args, chime__cron_field_names[f]);
         char item[160];
         if (!v)
             continue;
@@ -63,6 +63,14 @@ static void describe_cron(const struct chime_trigger *trig, char *buf, size_t n)
     }
     if (strcmp(buf, "cron:") == 0)
         append(buf, n, " every second");
+}
+
+/* The trigger keeps its args as text only: read them back for the description. */
+static void describe_cron(const struct chime_trigger *trig, char *buf, size_t n)
+{
+    json_t *args = chime_trigger_args_json(trig);
+    describe_cron_fields(args, buf, n);
+    json_decref(args);
 }
 
 char *chime_trigger_describe(const struct chime_trigger *trigger)

@@ -39,15 +39,19 @@ struct chime_trigger {
     atomic_int refs;
     enum chime_trigger_kind kind;
     const struct chime_zone *zone;
-    json_t *args;             /* normalized args (owned) */
+    json_t *args;             /* normalized args while parsing only (NULL after) */
     chime_utime start;        /* cron/interval start_date, CHIME_UTIME_NONE if none */
     chime_utime end;          /* end_date, CHIME_UTIME_NONE if none */
     int64_t jitter_us;        /* 0 = none */
     int64_t interval_us;      /* interval */
     chime_utime run_date;     /* date */
     struct chime__cron *cron; /* cron (owned) */
-    /* compact text of args, made on first use (chime_trigger_args_text) */
-    _Atomic(char *) args_text;
+    /*
+     * The normalized args as compact JSON text (owned): made at the end of
+     * the parse, after which the json_t is dropped. A jansson object of a
+     * few keys costs ~600 bytes of small allocations; the text ~100.
+     */
+    char *args_text;
 };
 
 /* Names of the cron fields, in APScheduler's order ("year" .. "second"). */
