@@ -11,8 +11,8 @@
 #include "job/fire.h"
 #include "metrics/chime_metrics.h"
 
-#define MS(x) ((int64_t)(x)*1000)
-#define S(x)  ((int64_t)(x)*1000000)
+#define MS(x) ((int64_t)((x) * 1000.0))
+#define S(x)  ((int64_t)((x) * 1000000.0))
 
 static const int64_t lateness_bounds[] = { MS(1),   MS(2.5), MS(5),   MS(10), MS(25), MS(50),
                                            MS(100), MS(250), MS(500), S(1),   S(2.5), S(5),
