@@ -230,7 +230,8 @@ static void put_buckets(struct chime_expo *w, const char *bucket_name,
 {
     struct chime_label with_le[MAX_HISTOGRAM_LABELS + 1];
     char le[32];
-    memcpy(with_le, labels, n_labels * sizeof(*labels));
+    if (n_labels)
+        memcpy(with_le, labels, n_labels * sizeof(*labels));
     with_le[n_labels].name = "le";
     with_le[n_labels].value = le;
     for (size_t i = 0; i <= snap->n_bounds; i++) {
