@@ -22,6 +22,7 @@ struct route {
     X(GET, "/healthz", chime__http_healthz)                         \
     X(GET, "/readyz", chime__http_readyz)                           \
     X(GET, "/openapi.json", chime__http_openapi)                    \
+    X(GET, "/metrics", chime__http_metrics)                         \
     X(POST, "/schedule/jobs", chime__http_jobs_create)              \
     X(GET, "/schedule/jobs", chime__http_jobs_list)                 \
     X(GET, "/schedule/jobs/{id}", chime__http_jobs_get)             \
@@ -167,4 +168,26 @@ void chime__http_route(struct chime__http_req *req, struct chime__http_reply *re
         reply_not_allowed(rep, allowed);
     else if (!slash_redirect(req, rep))
         chime__http_reply_detail(rep, 404, "Not Found");
+}
+
+int chime__http_route_find(const char *path, unsigned method)
+{
+    int first = -1;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        char id[sizeof(((struct chime__http_req *)0)->id)];
+        if (!route_match(routes[i].pattern, path, id, sizeof(id)))
+            continue;
+        if (routes[i].method == method)
+            return (int)i;
+        if (first < 0)
+            first = (int)i;
+    }
+    return first;
+}
+
+const char *chime__http_route_pattern(int index)
+{
+    if (index < 0 || (size_t)index >= sizeof(routes) / sizeof(routes[0]))
+        return NULL;
+    return routes[index].pattern;
 }

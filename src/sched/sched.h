@@ -74,6 +74,7 @@ struct chime_sched_stats {
     size_t in_flight; /* runs dispatched and not finished */
     size_t queued;    /* runs waiting for a worker */
     size_t busy;      /* workers running a job */
+    size_t workers;   /* threads in the worker pool */
     uint64_t started; /* runs started since new */
     uint64_t succeeded;
     uint64_t failed;
