@@ -157,8 +157,9 @@ static enum MHD_Result send_reply(struct chime_http *http, struct MHD_Connection
     enum MHD_Result ok = MHD_NO;
     if (!r)
         goto out_release;
-    if (!rep->text || rep->text_len) /* an empty body (a redirect) has no type */
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (!rep->text || rep->text_len) /* an empty body (a redirect, a 304) has no type */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                rep->content_type ? rep->content_type : "application/json");
     for (size_t i = 0; i < rep->n_headers; i++)
         MHD_add_response_header(r, rep->header_names[i], rep->header_values[i]);
     st->status = rep->status;
@@ -201,6 +202,7 @@ static enum MHD_Result dispatch(struct chime_http *http, struct MHD_Connection *
         .query = query_lookup,
         .query_ctx = conn,
         .target = st->target,
+        .if_none_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match"),
     };
     struct chime__http_reply rep;
     chime__http_reply_init(&rep);
