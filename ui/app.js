@@ -249,10 +249,12 @@ async function loadOlderRuns(id) {
 // --- nodes ------------------------------------------------------------------------------------
 
 function nodeRow(node) {
+  const heartbeat = timeCell(node.heartbeat_at);
+  heartbeat.classList.add("heartbeat");
   return h("tr", { dataset: { node: node.name }, class: node.alive ? "" : "dead" },
     h("td", {}, node.name), h("td", {}, node.host), h("td", { class: "num" }, String(node.pid)),
-    timeCell(node.started_at), timeCell(node.heartbeat_at),
-    h("td", {}, h("span", { class: `badge ${node.alive ? "succeeded" : "lost"}` }, node.alive ? "alive" : "dead")));
+    timeCell(node.started_at), heartbeat,
+    h("td", { class: "state" }, h("span", { class: `badge ${node.alive ? "succeeded" : "lost"}` }, node.alive ? "alive" : "dead")));
 }
 
 async function loadNodes() {

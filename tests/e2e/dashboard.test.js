@@ -22,17 +22,16 @@ const TOKEN = "e2e-token-" + Math.random().toString(16).slice(2);
 const WAIT_MS = 20000; // the longest any one element or condition may take
 
 const results = [];
-let stopped = false;
 
 // --- the daemon --------------------------------------------------------------------------------
 
-function startChimed(dir) {
+// A chimed on a free port with the token; its log goes to the artifacts.
+function startChimed(dir, dbUrl, logName, extraEnv = {}) {
   return new Promise((resolve, reject) => {
-    const env = { PATH: process.env.PATH, HOME: dir, CHIME_API_TOKEN: TOKEN };
-    const proc = spawn(CHIMED, ["--port", "0", "--database-url", `sqlite:///${dir}/e2e.db`,
-                                "--log-level", "debug"],
+    const env = { PATH: process.env.PATH, HOME: dir, CHIME_API_TOKEN: TOKEN, ...extraEnv };
+    const proc = spawn(CHIMED, ["--port", "0", "--database-url", dbUrl, "--log-level", "debug"],
                        { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
-    const log = fs.createWriteStream(path.join(ARTIFACTS, "chimed.log"));
+    const log = fs.createWriteStream(path.join(ARTIFACTS, logName));
     let buffered = "";
     const timer = setTimeout(() => reject(new Error("chimed did not log its port in 15 s")), 15000);
     proc.stderr.on("data", (chunk) => {
@@ -46,13 +45,12 @@ function startChimed(dir) {
     });
     proc.on("exit", (code) => {
       clearTimeout(timer);
-      if (!stopped) reject(new Error(`chimed exited (${code}) before listening`));
+      reject(new Error(`chimed exited (${code}) before listening`)); // no-op once resolved
     });
   });
 }
 
 function stopChimed(proc) {
-  stopped = true;
   return new Promise((resolve) => {
     if (proc.exitCode !== null) return resolve(proc.exitCode);
     proc.on("exit", (code) => resolve(code));
@@ -264,6 +262,41 @@ async function headersStep(base) {
   });
 }
 
+// With the PostgreSQL store the nodes page lists the node, alive, and its
+// heartbeat moves. CHIME_E2E_PG_URL is a fresh database (test_dashboard_e2e.sh
+// makes one on the cluster of scripts/with_pg.sh); without it the step fails.
+async function clusterStep(browser, dir) {
+  let node = null;
+  let page = null;
+  await step("with PostgreSQL the nodes page lists the node and its heartbeat moves", null, async () => {
+    const url = process.env.CHIME_E2E_PG_URL;
+    check(url, "CHIME_E2E_PG_URL is not set: run the test under scripts/with_pg.sh (make test does)");
+    node = await startChimed(dir, url, "chimed-pg.log",
+                             { CHIME_NODE_NAME: "e2e-node", CHIME_HEARTBEAT_INTERVAL: "1s" });
+    page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
+    await page.goto(node.base + "/#/nodes");
+    await page.fill("#token-input", TOKEN);
+    await page.click("#token-submit");
+    const cell = '#nodes-body tr[data-node="e2e-node"]';
+    await page.locator(cell).waitFor({ timeout: WAIT_MS });
+    await waitText(page, `${cell} td.state`, "alive");
+    const pid = (await page.textContent(`${cell} td.num`)).trim();
+    check(Number(pid) === node.proc.pid, `pid ${pid}, chimed's is ${node.proc.pid}`);
+    const first = await page.getAttribute(`${cell} td.heartbeat`, "title");
+    await page.waitForFunction(([sel, was]) => {
+      const e = document.querySelector(sel);
+      return e !== null && e.title !== was;
+    }, [`${cell} td.heartbeat`, first], { timeout: WAIT_MS });
+    await shot(page, "07-nodes-postgres.png");
+  });
+  if (page) await page.close().catch(() => {});
+  if (node) {
+    const code = await stopChimed(node.proc);
+    results.push({ name: "the PostgreSQL chimed stops cleanly", ok: code === 0 });
+    console.log(`${code === 0 ? "ok  " : "FAIL"} the PostgreSQL chimed stops cleanly (exit ${code})`);
+  }
+}
+
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chime-e2e-"));
@@ -271,7 +304,7 @@ async function main() {
   let browser = null;
   try {
     await step("chimed starts", null, async () => {
-      daemon = await startChimed(dir);
+      daemon = await startChimed(dir, `sqlite:///${dir}/e2e.db`, "chimed.log");
     });
     if (!daemon) return;
     await headersStep(daemon.base);
@@ -296,6 +329,7 @@ async function main() {
       if (r.status() >= 400 && !expected) problems.push(`HTTP ${r.status()} ${r.url()}`);
     });
     await scenario(daemon.base, page, problems);
+    await clusterStep(browser, dir);
   } finally {
     if (browser) await browser.close().catch(() => {});
     if (daemon) {

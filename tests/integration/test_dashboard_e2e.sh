@@ -25,4 +25,14 @@ if ! cmp -s "$work/package-lock.json" "$work/node_modules/.chime-installed-lock"
   (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
   cp "$work/package-lock.json" "$work/node_modules/.chime-installed-lock"
 fi
-exec node "$work/dashboard.test.js" "$build/chimed" "$artifacts"
+# The nodes page needs the PostgreSQL store: a fresh database on the cluster of
+# scripts/with_pg.sh (CHIME_TEST_PG_URL, its maintenance database), dropped after.
+pg_db=""
+if [ -n "${CHIME_TEST_PG_URL:-}" ]; then
+  pg_db=chime_e2e_$$
+  psql -X -q -d "$CHIME_TEST_PG_URL" -c "CREATE DATABASE $pg_db"
+  base=${CHIME_TEST_PG_URL%%\?*}            # the URL's database is its path, before the query
+  export CHIME_E2E_PG_URL=${base%/*}/$pg_db${CHIME_TEST_PG_URL#"$base"}
+  trap 'psql -X -q -d "$CHIME_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"' EXIT
+fi
+node "$work/dashboard.test.js" "$build/chimed" "$artifacts"
