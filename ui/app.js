@@ -12,7 +12,9 @@ const OUTPUT_TAIL = 240;
 const $ = (id) => document.getElementById(id);
 const VIEWS = ["login-view", "jobs-view", "job-view", "nodes-view"];
 
-const state = { jobs: [], lastRuns: new Map(), timer: null, runsCursor: null, olderRuns: [] };
+// gen numbers the reads: one that an action or a page change overtook
+// renders nothing (its answer may predate the action).
+const state = { jobs: [], lastRuns: new Map(), timer: null, runsCursor: null, olderRuns: [], gen: 0 };
 
 function h(tag, props = {}, ...children) {
   const e = document.createElement(tag);
@@ -162,8 +164,9 @@ function renderJobs() {
   $("jobs-empty").textContent = state.jobs.length ? "No job matches the search." : "No jobs.";
 }
 
-async function loadJobs() {
+async function loadJobs(stale) {
   const [jobs, recent] = await Promise.all([api.jobs(), api.recentRuns(1000)]);
+  if (stale()) return;
   state.jobs = jobs;
   state.lastRuns = new Map();
   for (const run of recent.runs) if (!state.lastRuns.has(run.job_id)) state.lastRuns.set(run.job_id, run);
@@ -216,10 +219,11 @@ function renderPreview(fires) {
   $("job-preview-empty").hidden = fires.length > 0;
 }
 
-async function loadJob(id) {
+async function loadJob(id, stale) {
   const [job, runs, preview] = await Promise.all([
     api.job(id), api.jobRuns(id, RUNS_PAGE), api.preview(id, 10).catch(() => ({ fires: [] })),
   ]);
+  if (stale()) return;
   show("job-view");
   $("job-title").textContent = job.name;
   $("job-state").textContent = job.paused ? "paused" : "active";
@@ -228,7 +232,8 @@ async function loadJob(id) {
   $("job-details").replaceChildren(...detailRows(job));
   renderPreview(job.paused ? [] : preview.fires);
   renderChart($("job-chart"), runs.runs);
-  const all = runs.runs.concat(state.olderRuns);
+  const seen = new Set(runs.runs.map((r) => r.id)); // runs since the older pages were read shift the pages
+  const all = runs.runs.concat(state.olderRuns.filter((r) => !seen.has(r.id)));
   $("runs-body").replaceChildren(...all.map(runRow));
   $("runs-empty").hidden = all.length > 0;
   if (!state.olderRuns.length) state.runsCursor = runs.next_cursor;
@@ -257,15 +262,17 @@ function nodeRow(node) {
     h("td", { class: "state" }, h("span", { class: `badge ${node.alive ? "succeeded" : "lost"}` }, node.alive ? "alive" : "dead")));
 }
 
-async function loadNodes() {
+async function loadNodes(stale) {
   show("nodes-view");
   try {
     const data = await api.nodes();
+    if (stale()) return;
     $("nodes-body").replaceChildren(...data.nodes.map(nodeRow));
     $("nodes-table").hidden = false;
     $("nodes-note").hidden = true;
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    if (stale()) return;
     $("nodes-table").hidden = true;
     $("nodes-note").textContent = `No cluster: ${err.message}. Nodes are listed with the PostgreSQL store.`;
     $("nodes-note").hidden = false;
@@ -284,14 +291,18 @@ function route() {
 
 async function refresh() {
   const r = route();
+  const gen = ++state.gen;
+  const stale = () => gen !== state.gen;
   try {
-    if (r.view === "job") await loadJob(r.id);
-    else if (r.view === "nodes") await loadNodes();
-    else await loadJobs();
+    if (r.view === "job") await loadJob(r.id, stale);
+    else if (r.view === "nodes") await loadNodes(stale);
+    else await loadJobs(stale);
+    if (stale()) return;
     $("conn-state").textContent = `updated ${new Date().toLocaleTimeString()}`;
     $("forget-token").hidden = !token();
     startRefresh();
   } catch (err) {
+    if (stale()) return;
     if (err instanceof ApiError && err.status === 404 && r.view === "job") {
       flash(`Job ${r.id} not found (deleted?).`);
       location.hash = "#/";
