@@ -30,7 +30,7 @@ test-asan: deps
 	  -DCHIME_SANITIZE=address,undefined $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  scripts/with_pg.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L unit
+	  scripts/with_pg.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|daemon-asan'
 
 TSAN_BUILD ?= build-tsan
 # The threaded modules (clock, pool, scheduler) under ThreadSanitizer.
