@@ -341,6 +341,9 @@ static void run_command(const json_t *bound, struct chime_outcome *out)
     }
     out->error = result_error(&res, bound);
     out->ok = !res.timed_out && res.signal == 0 && res.exit_status == 0;
+    out->timed_out = res.timed_out;
+    out->has_exit_code = res.signal == 0;
+    out->exit_code = res.exit_status;
     out->output = result_json(&res);
     chime_process_result_release(&res);
 }

@@ -56,6 +56,8 @@ void chime__http_run(const struct chime_call *call, struct chime_outcome *out)
         goto out_res;
     }
     out->ok = res.ok;
+    out->http_status = (int)res.status;
+    out->timed_out = res.timed_out;
     out->error = res.error;
     res.error = NULL;
     out->output = result_json(&res);

@@ -225,7 +225,11 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
     struct chime_run *run = &item->claim.run;
     int expected = CHIME__ITEM_RUNNING;
     if (atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_FINISHING)) {
-        run->status = out->ok ? CHIME_RUN_SUCCEEDED : CHIME_RUN_FAILED;
+        run->status = out->ok          ? CHIME_RUN_SUCCEEDED
+                      : out->timed_out ? CHIME_RUN_TIMED_OUT
+                                       : CHIME_RUN_FAILED;
+        run->exit_code = out->has_exit_code ? out->exit_code : CHIME_RUN_NO_EXIT_CODE;
+        run->http_status = out->http_status;
         run->finished = chime_clock_now(sched->clock);
         chime__free(run->error);
         chime__free(run->output);

@@ -35,8 +35,8 @@ static const char *const stmt_sql[ST_N] = {
                       "finished_at, status, cause, attempt, node, error) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_FINISH_RUN] = "UPDATE runs SET status = ?2, finished_at = ?3, "
-                      "started_at = coalesce(?4, started_at), error = ?5, output = ?6 "
-                      "WHERE id = ?1",
+                      "started_at = coalesce(?4, started_at), error = ?5, output = ?6, "
+                      "exit_code = ?7, http_status = ?8 WHERE id = ?1",
 };
 
 static struct sqlite_store *ss_of(struct chime_store *store)

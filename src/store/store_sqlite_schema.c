@@ -58,6 +58,15 @@ const char *const chime__sqlite_migrations[] = {
     " strftime('%Y-%m-%dT%H:%M:%fZ', started_at / 1000000.0, 'unixepoch') AS started_at,"
     " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at / 1000000.0, 'unixepoch') AS finished_at,"
     " status, cause, attempt, node, error, output FROM runs;",
+    /* 3: what a run's command exited with, and a webhook's HTTP status. */
+    "ALTER TABLE runs ADD COLUMN exit_code INTEGER;"
+    "ALTER TABLE runs ADD COLUMN http_status INTEGER;"
+    "DROP VIEW runs_readable;"
+    "CREATE VIEW runs_readable AS SELECT id, job_id,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', scheduled_time / 1000000.0, 'unixepoch') AS scheduled_time,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', started_at / 1000000.0, 'unixepoch') AS started_at,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at / 1000000.0, 'unixepoch') AS finished_at,"
+    " status, cause, attempt, node, error, output, exit_code, http_status FROM runs;",
 };
 
 const int chime__sqlite_n_migrations =

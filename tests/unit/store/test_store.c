@@ -495,6 +495,8 @@ static void test_store_finish_run_and_max_instances(void **state)
     done.finished = T0 + 2 * SEC;
     done.error = "boom";
     done.output = "tail";
+    done.exit_code = 3;
+    done.http_status = 502;
     assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
     assert_int_equal(f->store->ops->finish_run(f->store, &done), CHIME_ENOENT);
     assert_int_equal(f->store->ops->claim_now(f->store, "a", &req, &b), 0);
@@ -504,7 +506,15 @@ static void test_store_finish_run_and_max_instances(void **state)
     assert_int_equal(r.n, 1);
     assert_string_equal(r.runs[0].error, "boom");
     assert_string_equal(r.runs[0].output, "tail");
+    assert_int_equal(r.runs[0].exit_code, 3);
+    assert_int_equal(r.runs[0].http_status, 502);
     assert_int_equal(r.runs[0].finished, T0 + 2 * SEC);
+    runs_release(&r);
+    /* A run without them reads back as none (NULL columns), not 0. */
+    list_runs(f, "a", CHIME_RUN_SKIPPED, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.runs[0].exit_code, CHIME_RUN_NO_EXIT_CODE);
+    assert_int_equal(r.runs[0].http_status, 0);
     runs_release(&r);
     assert_int_equal(next_run_of(f, "a"), T0 + 10 * SEC); /* run-now leaves the schedule */
     chime_claim_batch_release(&b);
@@ -635,6 +645,7 @@ static void test_sqlite_finishes_are_written_by_close(void **state)
     done.status = CHIME_RUN_SUCCEEDED;
     done.finished = T0 + 11 * SEC;
     done.output = "ok";
+    done.exit_code = 0;
     assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
     chime_claim_batch_release(&b);
     reopen(f); /* no listing in between: the close must write the finish */
@@ -643,6 +654,7 @@ static void test_sqlite_finishes_are_written_by_close(void **state)
     assert_int_equal(r.n, 1);
     assert_int_equal(r.runs[0].status, CHIME_RUN_SUCCEEDED);
     assert_string_equal(r.runs[0].output, "ok");
+    assert_int_equal(r.runs[0].exit_code, 0);
     runs_release(&r);
 }
 
@@ -698,6 +710,9 @@ static void test_sqlite_migrates_from_version_1(void **state)
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_readable'"),
                      1);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM jobs_readable"), 1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM runs_readable WHERE exit_code IS NULL"
+                                 " AND http_status IS NULL"),
+                     0);
     sqlite3_close(db);
 }
 
