@@ -20,6 +20,7 @@ struct chime_call {
     int attempt;          /* 1 for the first attempt */
     const json_t *args;   /* JSON array */
     const json_t *kwargs; /* JSON object, defaults of declared parameters filled in */
+    int64_t timeout_ms;   /* the job's time limit for a run (its `timeout`), 0 = none */
 };
 
 /* What it hands back. Strings are owned by the outcome (chime__malloc'd). */
