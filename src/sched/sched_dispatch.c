@@ -7,6 +7,7 @@
  * are recorded, never dropped; items still running when the shutdown grace
  * ends are recorded LOST by the stopper and left to their worker.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -61,6 +62,7 @@ static void invoke_item(struct chime_sched *sched, struct chime__sched_item *ite
             .run_id = item->claim.run.id,
             .scheduled = item->claim.run.scheduled,
             .attempt = item->claim.run.attempt,
+            .timeout_ms = (int64_t)job->policy.timeout_s * 1000,
             .args = args,
             .kwargs = bound,
         };
@@ -225,7 +227,11 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
     struct chime_run *run = &item->claim.run;
     int expected = CHIME__ITEM_RUNNING;
     if (atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_FINISHING)) {
-        run->status = out->ok ? CHIME_RUN_SUCCEEDED : CHIME_RUN_FAILED;
+        run->status = out->ok          ? CHIME_RUN_SUCCEEDED
+                      : out->timed_out ? CHIME_RUN_TIMED_OUT
+                                       : CHIME_RUN_FAILED;
+        run->exit_code = out->has_exit_code ? out->exit_code : CHIME_RUN_NO_EXIT_CODE;
+        run->http_status = out->http_status;
         run->finished = chime_clock_now(sched->clock);
         chime__free(run->error);
         chime__free(run->output);
@@ -239,6 +245,27 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
     item_done(item);
 }
 
+/*
+ * A function that runs inside chimed (a built-in, a plugin) cannot be
+ * interrupted safely: one that returns after the job's timeout is recorded
+ * timed_out, whatever it answered. Commands and webhooks are stopped at the
+ * limit by their runners (they get it in the call).
+ */
+static void check_time_limit(const struct chime_job *job, int64_t duration_us,
+                             struct chime_outcome *out)
+{
+    int64_t limit_us = (int64_t)job->policy.timeout_s * CHIME_USEC_PER_SEC;
+    if (limit_us <= 0 || out->timed_out || duration_us <= limit_us)
+        return;
+    char text[160];
+    snprintf(text, sizeof(text), "timed out: ran %.3f s, the job's timeout is %d s",
+             (double)duration_us / 1e6, (int)job->policy.timeout_s);
+    out->ok = false;
+    out->timed_out = true;
+    chime__free(out->error);
+    out->error = chime__strdup(text);
+}
+
 static void run_one(struct chime_sched *sched, struct chime__sched_item *item)
 {
     if (item->claim.run.started == CHIME_UTIME_NONE)
@@ -250,6 +277,7 @@ static void run_one(struct chime_sched *sched, struct chime__sched_item *item)
     struct chime_outcome out = { 0 };
     invoke_item(sched, item, &out);
     int64_t duration_us = chime_clock_mono(sched->clock) - t0;
+    check_time_limit(&item->claim.job, duration_us, &out);
     finish_item(sched, item, &out, duration_us);
     chime_outcome_release(&out);
 }

@@ -262,6 +262,8 @@ static int finish_record(struct chime_run *rec, const struct chime_run *run)
     rec->output = output;
     rec->status = run->status;
     rec->finished = run->finished;
+    rec->exit_code = run->exit_code;
+    rec->http_status = run->http_status;
     if (run->started != CHIME_UTIME_NONE)
         rec->started = run->started;
     return 0;

@@ -157,7 +157,7 @@ int chime__pg_flush_pending(struct pg_store *ps);
 int chime__pg_row_run(const PGresult *res, int row, int col, struct chime_run *run);
 #define CHIME__PG_RUN_COLS                                                                        \
     "id, job_id, chime_us(scheduled_time), chime_us(started_at), chime_us(finished_at), status, " \
-    "cause, attempt, node, error, output"
+    "cause, attempt, node, error, output, exit_code, http_status"
 
 /* --- nodes (store_pg_node.c) --- */
 /** Registers this node and marks the runs a previous process of it left running lost. */

@@ -34,6 +34,8 @@ int chime__pg_row_run(const PGresult *res, int row, int col, struct chime_run *r
     run->node = chime__pg_get_str(res, row, col + 8, &ok);
     run->error = chime__pg_get_str(res, row, col + 9, &ok);
     run->output = chime__pg_get_str(res, row, col + 10, &ok);
+    run->exit_code = (int)chime__pg_get_i64(res, row, col + 11, CHIME_RUN_NO_EXIT_CODE);
+    run->http_status = (int)chime__pg_get_i64(res, row, col + 12, 0);
     if (!ok || !run->job_id) {
         chime_run_release(run);
         return CHIME_ENOMEM;
@@ -46,14 +48,21 @@ static json_t *times_json(chime_utime t)
     return t == CHIME_UTIME_NONE ? json_null() : json_integer(t);
 }
 
+static json_t *code_json(bool present, int code)
+{
+    return present ? json_integer(code) : json_null();
+}
+
 static json_t *finish_rows(const struct chime_run *const *runs, size_t n)
 {
     json_t *rows = json_array();
     for (size_t i = 0; rows && i < n; i++) {
         const struct chime_run *r = runs[i];
-        json_t *row = json_pack("{s:I,s:s,s:o,s:o,s:s?,s:s?}", "i", (json_int_t)r->id, "st",
+        json_t *row = json_pack("{s:I,s:s,s:o,s:o,s:s?,s:s?,s:o,s:o}", "i", (json_int_t)r->id, "st",
                                 chime_run_status_name(r->status), "t0", times_json(r->started),
-                                "t1", times_json(r->finished), "e", r->error, "o", r->output);
+                                "t1", times_json(r->finished), "e", r->error, "o", r->output, "x",
+                                code_json(r->exit_code >= 0, r->exit_code), "h",
+                                code_json(r->http_status > 0, r->http_status));
         if (!row || json_array_append_new(rows, row) != 0) {
             json_decref(rows);
             return NULL;

@@ -72,6 +72,8 @@ static const char *const migrations[] = {
     " pid integer,"
     " started_at timestamptz NOT NULL,"
     " heartbeat_at timestamptz NOT NULL);",
+    /* 2: what a run's command exited with, and a webhook's HTTP status. */
+    "ALTER TABLE runs ADD COLUMN exit_code integer, ADD COLUMN http_status integer;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -157,12 +159,15 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                        " AS s, cause, attempt)"
                        " SELECT id, job_id, s, cause, attempt, (SELECT count(*) FROM u),"
                        " (SELECT count(*) FROM d) FROM w",
-    /* $1: [{i: run id, st, t0: started us, t1: finished us, e, o}] -> the ids finished. */
+    /* $1: [{i: run id, st, t0: started us, t1: finished us, e, o, x: exit code, h: HTTP
+     * status}] -> the ids finished. */
     [PG_FINISH_RUNS] = "UPDATE runs r SET status = f.st,"
                        " started_at = coalesce(chime_ts(f.t0), r.started_at),"
-                       " finished_at = chime_ts(f.t1), error = f.e, output = f.o"
+                       " finished_at = chime_ts(f.t1), error = f.e, output = f.o,"
+                       " exit_code = f.x, http_status = f.h"
                        " FROM jsonb_to_recordset($1::jsonb)"
-                       " AS f(i bigint, st text, t0 bigint, t1 bigint, e text, o text)"
+                       " AS f(i bigint, st text, t0 bigint, t1 bigint, e text, o text,"
+                       " x integer, h integer)"
                        " WHERE r.id = f.i AND r.status = 'running' RETURNING r.id",
 };
 

@@ -15,7 +15,8 @@
 
 #define JOB_COLUMNS                                                                          \
     "id, name, func, args, kwargs, trigger, trigger_args, next_run_time, paused, coalesce, " \
-    "misfire_grace_time, max_instances, jobstore, broken, version, created_at, updated_at"
+    "misfire_grace_time, max_instances, jobstore, broken, version, created_at, updated_at, " \
+    "timeout, retries, retry_backoff, retry_jitter, overlap"
 
 static const char *const stmt_sql[ST_N] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -23,20 +24,22 @@ static const char *const stmt_sql[ST_N] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_INSERT_JOB] =
             "INSERT INTO jobs (" JOB_COLUMNS ") VALUES "
-            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+            "?18, ?19, ?20, ?21, ?22)",
     [ST_UPDATE_JOB] = "UPDATE jobs SET name = ?2, func = ?3, args = ?4, kwargs = ?5, trigger = ?6, "
                       "trigger_args = ?7, next_run_time = ?8, paused = ?9, coalesce = ?10, "
                       "misfire_grace_time = ?11, max_instances = ?12, jobstore = ?13, "
-                      "broken = ?14, version = ?15, created_at = ?16, updated_at = ?17 "
-                      "WHERE id = ?1",
+                      "broken = ?14, version = ?15, created_at = ?16, updated_at = ?17, "
+                      "timeout = ?18, retries = ?19, retry_backoff = ?20, retry_jitter = ?21, "
+                      "overlap = ?22 WHERE id = ?1",
     [ST_DELETE_JOB] = "DELETE FROM jobs WHERE id = ?1",
     [ST_SET_NEXT] = "UPDATE jobs SET next_run_time = ?2 WHERE id = ?1",
     [ST_INSERT_RUN] = "INSERT OR IGNORE INTO runs (job_id, scheduled_time, started_at, "
                       "finished_at, status, cause, attempt, node, error) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_FINISH_RUN] = "UPDATE runs SET status = ?2, finished_at = ?3, "
-                      "started_at = coalesce(?4, started_at), error = ?5, output = ?6 "
-                      "WHERE id = ?1",
+                      "started_at = coalesce(?4, started_at), error = ?5, output = ?6, "
+                      "exit_code = ?7, http_status = ?8 WHERE id = ?1",
 };
 
 static struct sqlite_store *ss_of(struct chime_store *store)
@@ -80,7 +83,7 @@ static void bind_opt_time(sqlite3_stmt *st, int i, chime_utime t)
         sqlite3_bind_int64(st, i, t);
 }
 
-/* Binds ?1..?17 of ST_INSERT_JOB / ST_UPDATE_JOB from an entry. */
+/* Binds ?1..?22 of ST_INSERT_JOB / ST_UPDATE_JOB from an entry. */
 void chime__sqlite_bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e)
 {
     struct chime_job j;
@@ -103,6 +106,11 @@ void chime__sqlite_bind_entry(sqlite3_stmt *st, const struct chime__index_entry 
     sqlite3_bind_int64(st, 15, j.version);
     sqlite3_bind_int64(st, 16, j.created_at);
     sqlite3_bind_int64(st, 17, j.updated_at);
+    sqlite3_bind_int(st, 18, j.policy.timeout_s);
+    sqlite3_bind_int(st, 19, j.policy.retries);
+    sqlite3_bind_int(st, 20, j.policy.retry_backoff_s);
+    sqlite3_bind_int(st, 21, j.policy.retry_jitter_s);
+    sqlite3_bind_text(st, 22, chime_overlap_name(j.policy.overlap), -1, SQLITE_STATIC);
 }
 
 static int store_error(struct sqlite_store *ss, const char *what)

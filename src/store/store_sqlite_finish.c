@@ -36,6 +36,14 @@ static int update_run(struct sqlite_store *ss, const struct chime_run *run)
     bind_opt(st, 4, run->started);
     sqlite3_bind_text(st, 5, run->error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, run->output, -1, SQLITE_STATIC);
+    if (run->exit_code >= 0)
+        sqlite3_bind_int(st, 7, run->exit_code);
+    else
+        sqlite3_bind_null(st, 7);
+    if (run->http_status > 0)
+        sqlite3_bind_int(st, 8, run->http_status);
+    else
+        sqlite3_bind_null(st, 8);
     return chime__sqlite_exec_stmt(st) == SQLITE_OK ? 0 : CHIME_ESTORE;
 }
 

@@ -54,6 +54,10 @@ static void test_invoke(const struct chime_func *fn, const struct chime_call *ca
                         struct chime_outcome *out, void *ctx)
 {
     struct gate *g = ctx;
+    if (strncmp(call->job_id, "slow", 4) == 0) { /* takes 5 s of the fake clock */
+        struct fixture *f = (struct fixture *)((char *)g - offsetof(struct fixture, gate));
+        chime_fake_clock_advance(f->fake, 5 * SEC);
+    }
     if (strncmp(call->job_id, "block", 5) == 0) {
         pthread_mutex_lock(&g->mu);
         g->entered++;
@@ -875,6 +879,27 @@ static void test_sched_loop_follows_clock_steps(void **state)
     assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
 }
 
+/* A job's timeout: an in-process function that returns after it is recorded timed_out. */
+static void test_sched_job_timeout_records_timed_out(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"slow-t\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10},\"timeout\":2}");
+    add_job(f, "{\"id\":\"slow-ok\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10},\"timeout\":30}");
+    advance(f, 10 * SEC);
+    assert_int_equal(run_due(f), 2);
+    struct runs r;
+    runs_of(f, "slow-t", &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], CHIME_RUN_TIMED_OUT);
+    assert_non_null(strstr(r.error[0], "the job's timeout is 2 s"));
+    runs_of(f, "slow-ok", &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], CHIME_RUN_SUCCEEDED);
+    assert_int_equal(rec_count(&f->rec, CHIME_EVENT_RUN_FAILED), 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -905,6 +930,7 @@ int main(void)
         T(test_sched_background_thread_runs_after_wake),
         T(test_sched_list_jobs_orders_paused_last),
         T(test_sched_new_rejects_bad_config),
+        T(test_sched_job_timeout_records_timed_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@
 
 struct fixture {
     bool sqlite;
-    bool pg;         /* PostgreSQL: url names a fresh schema of CHIME_TEST_PG_URL */
+    bool pg; /* PostgreSQL: url names a fresh schema of CHIME_TEST_PG_URL */
     char schema[64];
     char dir[64];
     char path[96];
@@ -68,7 +68,6 @@ static void make_job(struct chime_job *job, const char *id, int64_t seconds)
     job->kwargs = chime__strdup("{}");
     job->jobstore = chime__strdup("default");
     job->trigger = interval_s(seconds);
-    job->policy = (struct chime_job_policy){ -1, CHIME_GRACE_DEFAULT, -1 };
     job->next_run = T0 + seconds * SEC;
     job->created_at = job->updated_at = T0;
 }
@@ -85,8 +84,8 @@ static int open_store(struct fixture *f)
 {
     struct chime_diag d;
     chime_diag_clear(&d);
-    int rc = chime_store_open(f->sqlite || f->pg ? f->url : "memory://", &f->defaults,
-                              &f->store, &d);
+    int rc = chime_store_open(f->sqlite || f->pg ? f->url : "memory://", &f->defaults, &f->store,
+                              &d);
     if (rc)
         print_error("open %s: %s\n", f->url, d.message);
     return rc;
@@ -275,6 +274,47 @@ static void test_store_add_get_roundtrip(void **state)
     chime_job_release(&got);
     assert_int_equal(f->store->ops->get_job(f->store, "nope", &got), CHIME_ENOENT);
     assert_int_equal(f->store->ops->count_jobs(f->store), 1);
+}
+
+static void assert_options(struct fixture *f, const char *id, int timeout_s, int retries,
+                           int backoff_s, int jitter_s, int overlap)
+{
+    struct chime_job got;
+    chime_job_init(&got);
+    assert_int_equal(f->store->ops->get_job(f->store, id, &got), 0);
+    assert_int_equal(got.policy.timeout_s, timeout_s);
+    assert_int_equal(got.policy.retries, retries);
+    assert_int_equal(got.policy.retry_backoff_s, backoff_s);
+    assert_int_equal(got.policy.retry_jitter_s, jitter_s);
+    assert_int_equal(got.policy.overlap, overlap);
+    chime_job_release(&got);
+}
+
+/* The run options are stored with the job, kept by an update, and survive a reopen. */
+static void test_store_keeps_run_options(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_job job;
+    make_job(&job, "opts", 10);
+    job.policy.timeout_s = 30;
+    job.policy.retries = 3;
+    job.policy.retry_backoff_s = 2;
+    job.policy.retry_jitter_s = 1;
+    job.policy.overlap = CHIME_OVERLAP_QUEUE;
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    add(f, "plain", 10);
+    assert_options(f, "opts", 30, 3, 2, 1, CHIME_OVERLAP_QUEUE);
+    assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
+    job.policy.overlap = CHIME_OVERLAP_REPLACE;
+    job.policy.retries = 0;
+    assert_int_equal(f->store->ops->update_job(f->store, &job), 0);
+    chime_job_release(&job);
+    assert_options(f, "opts", 30, 0, 2, 1, CHIME_OVERLAP_REPLACE);
+    if (f->sqlite || f->pg) {
+        reopen(f);
+        assert_options(f, "opts", 30, 0, 2, 1, CHIME_OVERLAP_REPLACE);
+        assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
+    }
 }
 
 static void test_store_add_existing_is_eexist_unless_replace(void **state)
@@ -495,6 +535,8 @@ static void test_store_finish_run_and_max_instances(void **state)
     done.finished = T0 + 2 * SEC;
     done.error = "boom";
     done.output = "tail";
+    done.exit_code = 3;
+    done.http_status = 502;
     assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
     assert_int_equal(f->store->ops->finish_run(f->store, &done), CHIME_ENOENT);
     assert_int_equal(f->store->ops->claim_now(f->store, "a", &req, &b), 0);
@@ -504,7 +546,15 @@ static void test_store_finish_run_and_max_instances(void **state)
     assert_int_equal(r.n, 1);
     assert_string_equal(r.runs[0].error, "boom");
     assert_string_equal(r.runs[0].output, "tail");
+    assert_int_equal(r.runs[0].exit_code, 3);
+    assert_int_equal(r.runs[0].http_status, 502);
     assert_int_equal(r.runs[0].finished, T0 + 2 * SEC);
+    runs_release(&r);
+    /* A run without them reads back as none (NULL columns), not 0. */
+    list_runs(f, "a", CHIME_RUN_SKIPPED, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.runs[0].exit_code, CHIME_RUN_NO_EXIT_CODE);
+    assert_int_equal(r.runs[0].http_status, 0);
     runs_release(&r);
     assert_int_equal(next_run_of(f, "a"), T0 + 10 * SEC); /* run-now leaves the schedule */
     chime_claim_batch_release(&b);
@@ -635,6 +685,7 @@ static void test_sqlite_finishes_are_written_by_close(void **state)
     done.status = CHIME_RUN_SUCCEEDED;
     done.finished = T0 + 11 * SEC;
     done.output = "ok";
+    done.exit_code = 0;
     assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
     chime_claim_batch_release(&b);
     reopen(f); /* no listing in between: the close must write the finish */
@@ -643,6 +694,7 @@ static void test_sqlite_finishes_are_written_by_close(void **state)
     assert_int_equal(r.n, 1);
     assert_int_equal(r.runs[0].status, CHIME_RUN_SUCCEEDED);
     assert_string_equal(r.runs[0].output, "ok");
+    assert_int_equal(r.runs[0].exit_code, 0);
     runs_release(&r);
 }
 
@@ -655,8 +707,8 @@ static void test_sqlite_unknown_func_is_kept_broken(void **state)
     sqlite3 *db = raw_open(f);
     raw_exec(db, "INSERT INTO jobs SELECT 'gone', name, 'gone.module:fn', args, kwargs, trigger,"
                  " trigger_args, next_run_time, paused, coalesce, misfire_grace_time,"
-                 " max_instances, jobstore, NULL, version, created_at, updated_at"
-                 " FROM jobs WHERE id = 'a'");
+                 " max_instances, jobstore, NULL, version, created_at, updated_at, timeout,"
+                 " retries, retry_backoff, retry_jitter, overlap FROM jobs WHERE id = 'a'");
     sqlite3_close(db);
     assert_int_equal(open_store(f), 0);
     assert_int_equal(f->store->ops->count_jobs(f->store), 2);
@@ -698,6 +750,9 @@ static void test_sqlite_migrates_from_version_1(void **state)
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_readable'"),
                      1);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM jobs_readable"), 1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM runs_readable WHERE exit_code IS NULL"
+                                 " AND http_status IS NULL"),
+                     0);
     sqlite3_close(db);
 }
 
@@ -846,8 +901,8 @@ static void test_store_count_by_state(void **state)
     assert_int_equal(paused, 1);
 }
 
-#define BOTH(t)                                                 \
-    cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
+#define BOTH(t)                                                         \
+    cmocka_unit_test_setup_teardown(t, setup_memory, teardown),         \
             cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
             cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
 #define SQLITE(t) cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
@@ -857,6 +912,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         BOTH(test_store_add_get_roundtrip),
         BOTH(test_store_add_existing_is_eexist_unless_replace),
+        BOTH(test_store_keeps_run_options),
         BOTH(test_store_update_and_remove),
         BOTH(test_store_list_orders_by_next_run_paused_last_and_pages),
         BOTH(test_store_claim_due_creates_runs_and_advances),

@@ -1,0 +1,81 @@
+"""Per-job run options over real HTTP, on SQLite and PostgreSQL: timeout,
+retries / retry_backoff / retry_jitter and overlap are accepted on POST and
+PATCH, shown on GET, kept across a restart; bad values are a 400 naming the
+field and store nothing; a command job's own timeout ends its run timed_out."""
+import json
+
+import pytest
+
+from chimetest import poll
+from pgtest import BOTH_STORES
+
+pytestmark = BOTH_STORES
+
+NIGHTLY = {"func": "chime:noop", "trigger": "cron", "trigger_args": {"hour": 3},
+           "name": "nightly"}
+OPTIONS = {"timeout": 30, "retries": 3, "retry_backoff": 2, "retry_jitter": 1,
+           "overlap": "queue"}
+
+
+def add(d, body):
+    r = d.req("POST", "/schedule/jobs", body)
+    assert r.status == 200, r
+    return r.json()["id"]
+
+
+def finished(d, job_id):
+    r = d.req("GET", f"/schedule/jobs/{job_id}/runs")
+    assert r.status == 200, r
+    return [run for run in r.json()["runs"] if run["status"] != "running"]
+
+
+def test_options_stored_shown_patched_and_kept(chimed_factory):
+    d = chimed_factory()
+    job_id = add(d, {**NIGHTLY, **OPTIONS})
+    got = d.req("GET", f"/schedule/jobs/{job_id}").json()
+    assert {k: got[k] for k in OPTIONS} == OPTIONS, got
+    plain = d.req("GET", f"/schedule/jobs/{add(d, NIGHTLY)}").json()
+    assert not set(OPTIONS) & set(plain), plain  # defaults are left out, as other policies
+    listed = {j["id"]: j for j in d.req("GET", "/schedule/jobs").json()}
+    assert listed[job_id]["overlap"] == "queue" and listed[job_id]["retries"] == 3
+    r = d.req("PATCH", f"/schedule/jobs/{job_id}", {"overlap": "replace", "retries": 0,
+                                                     "timeout": None})
+    assert r.status == 200, r
+    patched = r.json()
+    assert patched["overlap"] == "replace" and "retries" not in patched, patched
+    assert "timeout" not in patched and patched["retry_backoff"] == 2, patched
+    assert d.stop() == 0, d.log_text()
+    d2 = chimed_factory()
+    assert d2.req("GET", f"/schedule/jobs/{job_id}").json() == patched
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("timeout", 0, "timeout"), ("timeout", 1.5, "timeout"), ("timeout", "10", "timeout"),
+    ("retries", -1, "retries"), ("retries", 101, "retries"),
+    ("retry_backoff", -3, "retry_backoff"), ("retry_jitter", True, "retry_jitter"),
+    ("overlap", "kill", "overlap"), ("overlap", 2, "overlap"),
+])
+def test_bad_options_400_and_nothing_stored(chimed, field, value, words):
+    r = chimed.req("POST", "/schedule/jobs", {**NIGHTLY, field: value})
+    assert r.status == 400, r
+    assert words in r.json()["detail"], r
+    assert chimed.req("GET", "/schedule/jobs").json() == []
+    job_id = add(chimed, NIGHTLY)
+    before = chimed.req("GET", f"/schedule/jobs/{job_id}").json()
+    r = chimed.req("PATCH", f"/schedule/jobs/{job_id}", {field: value})
+    assert r.status == 400 and words in r.json()["detail"], r
+    assert chimed.req("GET", f"/schedule/jobs/{job_id}").json() == before
+
+
+def test_job_timeout_stops_a_command(chimed_factory):
+    d = chimed_factory(env={"CHIME_ALLOW_EXEC": "1"})
+    job_id = add(d, {"func": "chime:exec", "trigger": "interval", "trigger_args": {"seconds": 5},
+                     "timeout": 1,
+                     "kwargs": {"argv": ["sh", "-c", "trap '' TERM; sleep 30"],
+                                "kill_grace": 0.2}})
+    got = poll(lambda: finished(d, job_id), 20)
+    assert got, d.log_text()
+    run = got[0]
+    assert run["status"] == "timed_out", run
+    assert run["error"] == "timed out after 1 s (SIGTERM, then SIGKILL after 0.2 s)", run
+    assert json.loads(run["output"])["timed_out"] is True
