@@ -883,11 +883,13 @@ static void test_sched_loop_follows_clock_steps(void **state)
 static void test_sched_job_timeout_records_timed_out(void **state)
 {
     struct fixture *f = *state;
+    /* Each slow run moves the fake clock 5 s; with a 60 s interval the two
+     * runs (10 s in all) cannot make either job due again within run_due. */
     add_job(f, "{\"id\":\"slow-t\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
-               "\"trigger_args\":{\"seconds\":10},\"timeout\":2}");
+               "\"trigger_args\":{\"seconds\":60},\"timeout\":2}");
     add_job(f, "{\"id\":\"slow-ok\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
-               "\"trigger_args\":{\"seconds\":10},\"timeout\":30}");
-    advance(f, 10 * SEC);
+               "\"trigger_args\":{\"seconds\":60},\"timeout\":30}");
+    advance(f, 60 * SEC);
     assert_int_equal(run_due(f), 2);
     struct runs r;
     runs_of(f, "slow-t", &r);
