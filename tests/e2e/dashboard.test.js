@@ -158,6 +158,34 @@ async function scenario(base, page, problems) {
   });
   if (!created) return;
 
+  await step("triggers and durations in words (ui/words.js in the page)", page, async () => {
+    const cases = [
+      ["interval", { hours: 1, minutes: 30 }, "every 1 hour 30 minutes"],
+      ["interval", { seconds: 1 }, "every 1 second"],
+      ["cron", { crontab: "*/15 9-17 * * 1-5" }, 'crontab "*/15 9-17 * * 1-5"'],
+      ["cron", { day_of_week: "mon-fri", hour: 9, timezone: "Europe/Berlin" }, "on mon-fri at 09:00 (Europe/Berlin)"],
+      ["cron", { day_of_week: 0, hour: 8 }, "on mon at 08:00"],
+      ["cron", { minute: "*/5" }, "every 5 minutes"],
+      ["cron", { minute: 5 }, "hourly at minute 5"],
+      ["cron", { day: "last", hour: 23, minute: 30 }, "on day last at 23:30"],
+      ["cron", { hour: 3, minute: 0, second: 15 }, "daily at 03:00:15"],
+      ["cron", {}, "every second"],
+      ["date", { run_date: "2031-01-01T00:00:00+00:00" }, "once at 2031-01-01 00:00:00 UTC"],
+      ["date", { run_date: "2031-01-01T09:30:00.250000+01:00", timezone: "Europe/Paris" },
+       "once at 2031-01-01 09:30:00 +01:00 (Europe/Paris)"],
+    ];
+    const got = await page.evaluate(async (list) => {
+      const w = await import("/ui/words.js");
+      return {
+        triggers: list.map(([kind, args]) => w.triggerWords(kind, args)),
+        millis: [w.millis(0.04), w.millis(250), w.millis(12345), w.millis(null)],
+      };
+    }, cases);
+    cases.forEach(([kind, args, want], i) =>
+      check(got.triggers[i] === want, `${kind} ${JSON.stringify(args)}: "${got.triggers[i]}", want "${want}"`));
+    check(JSON.stringify(got.millis) === JSON.stringify(["0.04 ms", "250 ms", "12.3 s", "—"]), `millis ${got.millis}`);
+  });
+
   await step("search filters the table", page, async () => {
     await page.fill("#search", "digest");
     await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 1, null, { timeout: WAIT_MS });
