@@ -237,7 +237,7 @@ async function scenario(base, page, problems) {
     const id = await page.getAttribute('#runs-body tr[data-status="succeeded"]', "data-run-id");
     check(Number(id) === run.id, `the page shows run ${id}, the API ${run.id}`);
     await page.locator("#job-chart svg rect.bar.succeeded").waitFor({ timeout: WAIT_MS });
-    await page.locator("#job-chart svg polyline.late").waitFor({ state: "attached", timeout: WAIT_MS });
+    await page.locator("#job-chart svg circle.late-dot").waitFor({ state: "attached", timeout: WAIT_MS });
     await shot(page, "04-job.png");
   });
 
