@@ -331,3 +331,18 @@ def test_jobs_by_state_over_named_job_stores(chimed_factory):
     fams = scrape(d)
     assert value(fams, "chime_jobs", state="scheduled") == 2
     assert value(fams, "chime_jobs", state="paused") == 1
+
+
+def test_runs_left_running_by_a_killed_chimed_count_as_lost(chimed_factory):
+    first = chimed_factory(env=ENV, db="shared")
+    job = add(first, {"func": "chime:sleep", "kwargs": {"seconds": 60}, "trigger": "date",
+                      "trigger_args": {"run_date": "2031-01-01T00:00:00+00:00"}})
+    r = first.req("POST", f"/schedule/jobs/{job}/run", headers=AUTH)
+    assert r.status == 202, r
+    assert poll(lambda: value(scrape(first), "chime_executor_busy_workers") == 1, 10)
+    first.kill()  # SIGKILL: the run stays recorded as running
+    second = chimed_factory(env=ENV, db="shared")
+    fams = scrape(second)
+    assert value(fams, "chime_runs_total", status="lost") == 1, second.log_text()
+    r = second.req("GET", f"/schedule/jobs/{job}/runs", headers=AUTH)
+    assert [run["status"] for run in r.json()["runs"]] == ["lost"], r
