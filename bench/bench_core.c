@@ -744,6 +744,23 @@ static int restart_measure(const struct opts *o, const char *url)
     return first ? 0 : 1;
 }
 
+/* A reused file's due jobs ran in the previous restart: makes one in a
+ * thousand due again, as the build left them (outside the timed part). */
+static int restart_mark_due(const char *path, chime_utime now)
+{
+    sqlite3 *db;
+    char sql[160];
+    snprintf(sql, sizeof(sql), "UPDATE jobs SET next_run_time = %lld WHERE rowid %% 1000 = 0",
+             (long long)now);
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "mark due: %s\n", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static int run_restart(const struct opts *o)
 {
     char url[600];
@@ -752,6 +769,8 @@ static int run_restart(const struct opts *o)
     bool have = o->reuse && access(o->db, R_OK) == 0 &&
                 sqlite_count(url, "SELECT count(*) FROM jobs") == o->jobs;
     if (!have && restart_build(o, url) < 0)
+        return 1;
+    if (have && restart_mark_due(o->db, wall_us()) < 0)
         return 1;
     return restart_measure(o, url);
 }

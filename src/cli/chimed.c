@@ -192,11 +192,18 @@ static int start_sched(struct chimed *d)
 static bool ready_probe(void *ctx, const char **out_detail)
 {
     struct chimed *d = ctx;
-    if (atomic_load(&d->ready)) {
-        struct chime_store *store = d->store;
-        return !store->ops->healthy || store->ops->healthy(store, out_detail);
+    if (!atomic_load(&d->ready)) {
+        *out_detail = "chimed is starting or shutting down";
+        return false;
     }
-    *out_detail = "chimed is starting or shutting down";
+    struct chime_store *store = d->store;
+    if (store->ops->healthy && !store->ops->healthy(store, out_detail))
+        return false;
+    struct chime_sched_stats st;
+    chime_sched_stats(d->sched, &st);
+    if (!st.store_error)
+        return true;
+    *out_detail = "the job store is failing (disk full, read-only or unreachable; see the log)";
     return false;
 }
 
@@ -259,13 +266,17 @@ static void signal_set(sigset_t *set)
     sigaddset(set, SIGINT);
 }
 
-/* Blocks SIGTERM/SIGINT in this thread and every thread created after. */
+/* Blocks SIGTERM/SIGINT in this thread and every thread created after.
+ * SIGXFSZ is ignored (as PostgreSQL does): a write past RLIMIT_FSIZE then
+ * fails with EFBIG like a full disk, the store reports it, and chimed keeps
+ * serving instead of dumping core. Jobs' children get both back at default. */
 static void block_signals(void)
 {
     sigset_t set;
     signal_set(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static int wait_signal(void)

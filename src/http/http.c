@@ -205,6 +205,7 @@ static enum MHD_Result dispatch(struct chime_http *http, struct MHD_Connection *
         .query = query_lookup,
         .query_ctx = conn,
         .target = st->target,
+        .if_none_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match"),
     };
     struct chime__http_reply rep;
     chime__http_reply_init(&rep);

@@ -64,14 +64,15 @@ struct chime__http_req {
     size_t body_len;
     chime__http_query_fn query; /* NULL = no query string */
     void *query_ctx;
-    const char *target; /* the request target as sent (raw path and query); NULL = unknown */
+    const char *target;        /* the request target as sent (raw path and query); NULL = unknown */
+    const char *if_none_match; /* the If-None-Match header; NULL when absent */
 };
 
 /* A streamed body: fill buf with up to max bytes; returns the count, 0 at the
  * end, -1 on error (the connection is closed). Called on an MHD thread. */
 typedef ssize_t (*chime__http_stream_fn)(void *ctx, char *buf, size_t max);
 
-#define CHIME__HTTP_MAX_HEADERS 4
+#define CHIME__HTTP_MAX_HEADERS 8
 
 struct chime__http_reply {
     unsigned status;
@@ -123,6 +124,26 @@ unsigned chime__http_method_parse(const char *name);
 int chime__http_route_find(const char *path, unsigned method);
 /** The path pattern of route index ("/schedule/jobs/{id}"); NULL when out of range. */
 const char *chime__http_route_pattern(int index);
+
+/* ui.c: the dashboard's static files (GET / and /ui/<file>), outside the API. */
+struct chime__ui_asset {
+    const char *path; /* "/ui/<file>"; NULL ends the table */
+    const char *type; /* Content-Type */
+    const char *data;
+    size_t len;
+    const char *etag; /* quoted strong validator */
+};
+/* The files of ui/, embedded at build time by cmake/embed_ui.cmake into
+ * <build>/generated/ui_assets.c. */
+extern const struct chime__ui_asset chime__ui_assets[];
+/** True when path is one of the dashboard's (served without the token). */
+bool chime__http_ui_path(const char *path);
+/**
+ * Answers a request for a dashboard path (the file with its headers, 304 when
+ * If-None-Match matches, 405 for a method other than GET or HEAD) and returns
+ * true; false when the path is not the dashboard's (rep untouched).
+ */
+bool chime__http_ui_route(const struct chime__http_req *req, struct chime__http_reply *rep);
 
 /* body.c: the JSON body as FastAPI 0.92 / pydantic 1.10 would read it. */
 /**

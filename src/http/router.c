@@ -5,6 +5,8 @@
  * method is 405 with an Allow header listing the methods it has; a path no
  * route matches is 404, both with FastAPI's details, except that a path with
  * one trailing slash too many is redirected (307) to the path without it.
+ * The dashboard's static files (ui.c) are not API routes: they are looked up
+ * after the table, so no API path can be shadowed by them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -81,7 +83,8 @@ static bool route_match(const char *pattern, const char *path, char *id, size_t 
 
 bool chime__http_path_is_open(const char *path)
 {
-    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0;
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           chime__http_ui_path(path);
 }
 
 static void reply_not_allowed(struct chime__http_reply *rep, unsigned allowed)
@@ -166,7 +169,7 @@ void chime__http_route(struct chime__http_req *req, struct chime__http_reply *re
     }
     if (allowed)
         reply_not_allowed(rep, allowed);
-    else if (!slash_redirect(req, rep))
+    else if (!chime__http_ui_route(req, rep) && !slash_redirect(req, rep))
         chime__http_reply_detail(rep, 404, "Not Found");
 }
 

@@ -187,5 +187,6 @@ void chime_sched_stats(struct chime_sched *sched, struct chime_sched_stats *out)
         .failed = atomic_load(&sched->n_failed),
         .missed = atomic_load(&sched->n_missed),
         .skipped = atomic_load(&sched->n_skipped),
+        .store_error = atomic_load(&sched->store_error),
     };
 }

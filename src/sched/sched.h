@@ -80,6 +80,8 @@ struct chime_sched_stats {
     uint64_t failed;
     uint64_t missed;
     uint64_t skipped;
+    int store_error; /* 0, or the error of the last failed store write of the loop
+                      * or an add (until one succeeds again): CHIME_ESTORE, ... */
 };
 
 struct chime_sched;

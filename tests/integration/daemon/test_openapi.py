@@ -374,10 +374,12 @@ def test_documented_paths_answer_405_for_undocumented_methods(daemon, doc):
             assert allow - {"HEAD", "OPTIONS"} == allowed, (real, allow, allowed)
 
 
-@pytest.mark.parametrize("path", ["/", "/docs", "/redoc", "/schedule", "/schedule/job",
+# "/" is the dashboard (static files, not API operations: test_dashboard.py).
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/schedule", "/schedule/job",
                                   "/schedule/jobs/a/b", "/schedule/jobs/a/runs/1",
                                   "/schedule/runs/1", "/metrics/x", "/openapi.yaml", "/health",
-                                  "/ready", "/schedule/jobs/a/pause/x"])
+                                  "/ready", "/schedule/jobs/a/pause/x", "/ui", "/ui/",
+                                  "/ui/nope.js", "/index.html"])
 def test_undocumented_paths_are_404(daemon, doc, path):
     r = call(daemon, "GET", path)
     assert r.status == 404, (path, r)

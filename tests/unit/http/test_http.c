@@ -1075,7 +1075,7 @@ static void test_http_trailing_slash_redirects(void **state)
     resp_free(&r);
     assert_int_equal(http_req(f, "GET", "/healthz/", NULL, NULL, &r), 307);
     resp_free(&r);
-    static const char *const not_found[] = { "/nope/", "/schedule/jobs//", "/", "/schedule/" };
+    static const char *const not_found[] = { "/nope/", "/schedule/jobs//", "/ui/", "/schedule/" };
     for (size_t i = 0; i < sizeof(not_found) / sizeof(not_found[0]); i++) {
         assert_int_equal(http_req(f, "GET", not_found[i], NULL, NULL, &r), 404);
         assert_string_equal(jstr(r.json, "detail"), "Not Found");
