@@ -283,6 +283,7 @@ def test_counters_move_with_real_runs(chimed_factory, store):
     assert r.status == 200, r
     assert d.req("GET", "/schedule/jobs/not-a-job", headers=AUTH).status == 404
     assert d.req("GET", "/no/such/route", headers=AUTH).status == 404
+    assert d.req("GET", "/").status == 200  # the dashboard (no token needed)
     after = scrape(d)
     assert value(after, "chime_jobs", state="scheduled") == 2
     assert value(after, "chime_jobs", state="paused") == 1
@@ -292,6 +293,7 @@ def test_counters_move_with_real_runs(chimed_factory, store):
     assert value(after, http, route="/schedule/jobs/{id}/pause", method="POST", code="200") == 1
     assert value(after, http, route="/schedule/jobs/{id}", method="GET", code="404") == 1
     assert value(after, http, route="unmatched", method="GET", code="404") == 1
+    assert value(after, http, route="dashboard", method="GET", code="200") == 1
     assert value(after, http, route="/metrics", method="GET", code="200") >= 3
     text = d.req("GET", "/metrics", headers=AUTH).body.decode()
     assert ok not in text and "not-a-job" not in text, "a raw path made it into a label"
