@@ -14,6 +14,7 @@ store latency, HTTP requests by route template, and the PostgreSQL claim
 counters.
 """
 import math
+import os
 import re
 import time
 
@@ -237,6 +238,40 @@ def test_metrics_need_the_token_and_describe_every_family(chimed_factory, store)
                               "chime_pg_claimed_runs_total", "chime_pg_claims_total"], pg
     else:
         assert pg == [], "PostgreSQL claim metrics on a local store"
+
+
+DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs", "metrics.md")
+
+
+def documented_metrics():
+    """docs/metrics.md's table: {name: (type, labels cell)}."""
+    rows = {}
+    with open(DOCS, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"\| `([a-z_]+)` \| (counter|gauge|histogram) \| ([^|]*) \|", line)
+            if m:
+                rows[m.group(1)] = (m.group(2), m.group(3))
+    return rows
+
+
+def test_docs_list_every_metric_with_its_labels(chimed_factory, store):
+    d = chimed_factory(env=ENV)
+    d.req("GET", "/metrics")  # a 401, so the HTTP family has a sample with labels
+    fams = scrape(d)
+    docs = documented_metrics()
+    for name, fam in fams.items():
+        assert name in docs, f"{name} is not in docs/metrics.md"
+        typ, labels_cell = docs[name]
+        assert typ == fam["type"], (name, typ, fam["type"])
+        names = {k for _, labels, _ in fam["samples"] for k in labels if k != "le"}
+        for label in names:
+            assert f"`{label}`" in labels_cell, f"{name}: label {label} not documented"
+        if not names:
+            assert labels_cell.strip() == "none", f"{name}: documented labels it has not"
+    missing = set(docs) - set(fams)
+    if store == "sqlite":
+        missing = {n for n in missing if not n.startswith("chime_pg_")}
+    assert missing == set(), f"documented but not served: {missing}"
 
 
 def test_counters_move_with_real_runs(chimed_factory, store):
