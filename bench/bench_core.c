@@ -51,6 +51,8 @@ static void usage(FILE *f)
                "  steady   --jobs interval jobs spread over --interval s, run --duration s on\n"
                "           the real clock, report lateness (run start - scheduled) p50/p99/max\n"
                "  restart  build a SQLite file of --jobs jobs, then time open + first claim\n"
+               "  metrics  --workers threads count runs with chimed's metrics listener:\n"
+               "           the cost per run (ns) of /metrics on the run path\n"
                "  timer    no scheduler: a bare timed wait until each of steady's due times\n"
                "           (--jobs per --interval, for --duration), the machine's floor\n"
                "options:\n"
@@ -599,6 +601,53 @@ static int run_timer(const struct opts *o)
     return 0;
 }
 
+/* ---- metrics: what counting a run costs ---- */
+
+#define METRICS_RUNS 5000000L
+
+/* One worker's share: a started and a succeeded event per run, as the scheduler emits. */
+static void *metrics_worker(void *arg)
+{
+    struct chime_metrics *m = arg;
+    struct chime_run run;
+    chime_run_init(&run);
+    run.job_id = "j";
+    run.scheduled = 1000000;
+    for (long i = 0; i < METRICS_RUNS; i++) {
+        run.started = run.scheduled + i % 5000;
+        run.status = CHIME_RUN_RUNNING;
+        struct chime_sched_event ev = { CHIME_EVENT_RUN_STARTED, "j", NULL, &run, 0 };
+        chime_metrics_on_event(&ev, m);
+        run.status = CHIME_RUN_SUCCEEDED;
+        ev = (struct chime_sched_event){ CHIME_EVENT_RUN_SUCCEEDED, "j", NULL, &run, i % 20000 };
+        chime_metrics_on_event(&ev, m);
+    }
+    return NULL;
+}
+
+/* --workers threads count METRICS_RUNS runs each into one struct chime_metrics (the
+ * listener chimed registers): the cost per run, contention on the shared counters
+ * included. */
+static int run_metrics(const struct opts *o)
+{
+    struct chime_metrics *m;
+    pthread_t threads[64];
+    int n = o->workers < 64 ? o->workers : 64;
+    if (chime_metrics_new(&m) < 0)
+        return 1;
+    int64_t t0 = mono_us();
+    for (int i = 0; i < n; i++)
+        pthread_create(&threads[i], NULL, metrics_worker, m);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    int64_t dt = mono_us() - t0;
+    printf("RESULT runs_counted %ld\n", METRICS_RUNS * n);
+    printf("RESULT ns_per_run_per_thread %.1f\n", (double)dt * 1000.0 / (double)METRICS_RUNS);
+    printf("RESULT runs_counted_per_s %.0f\n", (double)(METRICS_RUNS * n) * 1e6 / (double)dt);
+    chime_metrics_free(m);
+    return 0;
+}
+
 /* ---- restart ---- */
 
 static void restart_body(long i, const void *ctx, char *buf, size_t size)
@@ -738,6 +787,8 @@ int main(int argc, char **argv)
         return run_memory(&o);
     if (!strcmp(o.mode, "burst"))
         return run_burst(&o);
+    if (!strcmp(o.mode, "metrics"))
+        return run_metrics(&o);
     if (!strcmp(o.mode, "steady"))
         return run_steady(&o);
     if (!strcmp(o.mode, "restart"))

@@ -98,7 +98,8 @@ static int memory_list_jobs(struct chime_store *store, const struct chime_job_pa
 }
 
 /* Scheduled jobs are the ones in the heap (unpaused, with a next run). */
-static int memory_count_by_state(struct chime_store *store, size_t *out_scheduled, size_t *out_paused)
+static int memory_count_by_state(struct chime_store *store, size_t *out_scheduled,
+                                 size_t *out_paused)
 {
     struct memory_store *ms = ms_of(store);
     pthread_mutex_lock(&ms->lock);

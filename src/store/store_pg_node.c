@@ -120,8 +120,7 @@ static void reap_dead(struct pg_store *ps, PGconn *conn, const char *timeout)
                   " RETURNING r.id",
                   2, params, &res) == 0 &&
         PQntuples(res) > 0) {
-        atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res),
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res), memory_order_relaxed);
         chime__log(CHIME_LOG_WARN, "%d runs of dead nodes marked lost", PQntuples(res));
     }
     PQclear(res);

@@ -198,8 +198,15 @@ static int sqlite_list_jobs(struct chime_store *store, const struct chime_job_pa
     return rc;
 }
 
+/* Metrics: the runs found running at open and marked lost (the one count SQLite keeps). */
+static void sqlite_stats(struct chime_store *store, struct chime_store_stats *out)
+{
+    out->runs_lost += ss_of(store)->n_lost_at_open;
+}
+
 /* Scheduled jobs are the ones in the heap (unpaused, with a next run). */
-static int sqlite_count_by_state(struct chime_store *store, size_t *out_scheduled, size_t *out_paused)
+static int sqlite_count_by_state(struct chime_store *store, size_t *out_scheduled,
+                                 size_t *out_paused)
 {
     struct sqlite_store *ss = ss_of(store);
     pthread_mutex_lock(&ss->lock);
@@ -239,6 +246,7 @@ static const struct chime_store_ops sqlite_ops = {
     .list_jobs = sqlite_list_jobs,
     .count_jobs = sqlite_count_jobs,
     .count_by_state = sqlite_count_by_state,
+    .stats = sqlite_stats,
     .next_due = sqlite_next_due,
     .claim_due = chime__sqlite_claim_due,
     .claim_now = chime__sqlite_claim_now,
@@ -260,6 +268,8 @@ static int mark_lost(struct sqlite_store *ss)
         return rc;
     sqlite3_bind_int64(st, 1, chime_clock_now(chime_clock_system()));
     rc = chime__sqlite_exec_stmt(st);
+    if (rc == SQLITE_OK)
+        ss->n_lost_at_open = (uint64_t)sqlite3_changes(ss->db);
     sqlite3_finalize(st);
     return rc;
 }

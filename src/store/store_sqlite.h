@@ -57,6 +57,7 @@ struct sqlite_store {
     int wal_pages;           /* pages in the WAL after the last commit */
     int ckpt_mark;           /* wal_pages when the last checkpoint pass started */
     bool ckpt_started, ckpt_wanted, ckpt_stop;
+    uint64_t n_lost_at_open; /* runs a previous process left running, marked lost at open */
 };
 
 /** Applies the migrations the file lacks, in one transaction. 0 or CHIME_ESTORE. */
