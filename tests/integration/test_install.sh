@@ -24,7 +24,7 @@ done
 for f in lib/libchime.a "lib/libchime.so.$version" include/chime/chime.h include/chime/scheduler.h \
          include/chime/plugin.h lib/pkgconfig/chime.pc share/man/man8/chimed.8 \
          share/man/man1/chimectl.1 lib/systemd/system/chimed.service \
-         share/doc/chime/chimed.env.example; do
+         share/doc/chime/chimed.env.example share/doc/chime/quickstart.md share/doc/chime/README.md; do
   check "$f is installed" '[ -f "$prefix/$f" ]'
 done
 check "libchime.so -> libchime.so.$major -> libchime.so.$version" \
