@@ -108,6 +108,17 @@ for d in $(cat "$src/CMakeLists.txt" "$src"/cmake/*.cmake | grep -o '${CMAKE_SOU
   case $d in tests|bench) continue ;; esac
   check "the build stage copies $d/, which the build reads" 'grep -q "^$d/\?\$" "$tmp/copy_sources"'
 done
+# The build stage's context alone (the COPY'd paths) configures as the
+# Dockerfile does (the compile itself is left to a real docker build).
+mkdir -p "$tmp/ctx"
+while read -r s; do cp -r "$src/$s" "$tmp/ctx/"; done <"$tmp/copy_sources"
+cmake -S "$tmp/ctx" -B "$tmp/ctx/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_INSTALL_PREFIX=/usr/local >"$tmp/ctx.log" 2>&1; rc=$?
+check "the build stage's sources alone configure ($(tail -2 "$tmp/ctx.log" | head -c 300))" '[ $rc -eq 0 ]'
+ninja -C "$tmp/ctx/build" -t targets all >"$tmp/ctx.targets" 2>/dev/null
+for t in chimed chimectl libchime.a libchime.so; do
+  check "and would build $t" 'grep -q "^$t[.0-9]*:" "$tmp/ctx.targets"'
+done
 DESTDIR=$tmp/out cmake --install "$build" --prefix /usr/local >/dev/null 2>&1
 grep '^COPY --from=build ' "$tmp/Dockerfile.joined" | while read -r _ _ args; do
   set -- $args; n=$#; i=0
