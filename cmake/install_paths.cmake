@@ -18,7 +18,12 @@ foreach(kind LIBDIR INCLUDEDIR)
     set(CHIME_PC_${kind} "\${prefix}/${CHIME_${kind}}")
   endif()
 endforeach()
-set(out "${CHIME_BINARY_DIR}/install-generated")
+# A directory of this install's own: installs into other prefixes may run at
+# the same time from one build tree (the tests do), each writing other paths:
+# the directory is named after DESTDIR and the prefix (and a random salt).
+string(MD5 tag "$ENV{DESTDIR}|${CMAKE_INSTALL_PREFIX}")
+string(RANDOM LENGTH 8 salt)
+set(out "${CHIME_BINARY_DIR}/install-generated/${tag}-${salt}")
 configure_file("${CHIME_SOURCE_DIR}/cmake/chime.pc.in" "${out}/chime.pc" @ONLY)
 
 # The unit in deploy/ runs /usr/local/bin/chimed; point it at this install.
@@ -29,3 +34,4 @@ file(WRITE "${out}/chimed.service" "${unit}")
 file(INSTALL DESTINATION "${CHIME_FULL_LIBDIR}/pkgconfig" TYPE FILE FILES "${out}/chime.pc")
 file(INSTALL DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" TYPE FILE
      FILES "${out}/chimed.service")
+file(REMOVE_RECURSE "${out}")

@@ -6,7 +6,7 @@ packages=(build-essential cmake ninja-build pkg-config git python3
           clang libclang-rt-14-dev tzdata
           python3-pytest python3-fastapi python3-uvicorn python3-apscheduler python3-sqlalchemy
           python3-dotenv python3-jsonschema python3-matplotlib curl wrk valgrind
-          chromium nodejs)
+          chromium nodejs python3-psycopg2 python3-yaml groff-base man-db systemd)
 # The dashboard's end-to-end test drives chromium with playwright-core from npm
 # (tests/e2e). A nodejs that bundles npm (as NodeSource's does) needs no npm package.
 command -v npm >/dev/null || packages+=(npm)

@@ -94,12 +94,31 @@ check "every stage is FROM debian:12-slim" \
 user=$(grep '^USER ' "$tmp/Dockerfile.joined" | tail -1 | awk '{print $2}')
 check "the image runs as a non-root user ($user)" '[ -n "$user" ] && [ "${user%%:*}" != root ] && [ "${user%%:*}" != 0 ]'
 grep '^COPY ' "$tmp/Dockerfile.joined" | grep -v -- '--from=' | while read -r _ args; do
-  set -- $args; shift $(( $# - 1 )); dest=$1; set -- $args
-  for s in "$@"; do [ "$s" = "$dest" ] || echo "$s"; done
+  set -- $args; n=$#; i=0
+  for s in "$@"; do i=$((i + 1)); [ $i -lt $n ] && echo "$s"; done   # all but the destination
 done >"$tmp/copy_sources"
+check "the build stage copies sources ($(xargs <"$tmp/copy_sources"))" '[ "$(wc -l <"$tmp/copy_sources")" -ge 5 ]'
 while read -r s; do
   check "COPY source $s exists in the tree" '[ -e "$src/$s" ]'
 done <"$tmp/copy_sources"
+# Every source directory the build reads is copied into the build stage; only
+# the test and benchmark globs (tests/, bench/) may be missing there.
+for d in $(cat "$src/CMakeLists.txt" "$src"/cmake/*.cmake | grep -o '${CMAKE_SOURCE_DIR}/[A-Za-z_]*' |
+           sed 's#.*}/##' | sort -u); do
+  case $d in tests|bench) continue ;; esac
+  check "the build stage copies $d/, which the build reads" 'grep -q "^$d/\?\$" "$tmp/copy_sources"'
+done
+# The build stage's context alone (the COPY'd paths) configures as the
+# Dockerfile does (the compile itself is left to a real docker build).
+mkdir -p "$tmp/ctx"
+while read -r s; do cp -r "$src/$s" "$tmp/ctx/"; done <"$tmp/copy_sources"
+cmake -S "$tmp/ctx" -B "$tmp/ctx/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_INSTALL_PREFIX=/usr/local >"$tmp/ctx.log" 2>&1; rc=$?
+check "the build stage's sources alone configure ($(tail -2 "$tmp/ctx.log" | head -c 300))" '[ $rc -eq 0 ]'
+ninja -C "$tmp/ctx/build" -t targets all >"$tmp/ctx.targets" 2>/dev/null
+for t in chimed chimectl libchime.a libchime.so; do
+  check "and would build $t" 'grep -q "^$t[.0-9]*:" "$tmp/ctx.targets"'
+done
 DESTDIR=$tmp/out cmake --install "$build" --prefix /usr/local >/dev/null 2>&1
 grep '^COPY --from=build ' "$tmp/Dockerfile.joined" | while read -r _ _ args; do
   set -- $args; n=$#; i=0

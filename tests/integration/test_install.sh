@@ -24,7 +24,7 @@ done
 for f in lib/libchime.a "lib/libchime.so.$version" include/chime/chime.h include/chime/scheduler.h \
          include/chime/plugin.h lib/pkgconfig/chime.pc share/man/man8/chimed.8 \
          share/man/man1/chimectl.1 lib/systemd/system/chimed.service \
-         share/doc/chime/chimed.env.example; do
+         share/doc/chime/chimed.env.example share/doc/chime/quickstart.md share/doc/chime/README.md; do
   check "$f is installed" '[ -f "$prefix/$f" ]'
 done
 check "libchime.so -> libchime.so.$major -> libchime.so.$version" \
@@ -44,8 +44,13 @@ check "pkg-config --cflags points at the installed headers" \
   '[ "$(pkg-config --cflags chime | xargs)" = "-I$prefix/include" ]'
 
 # 3. A program against the installed library only (no source-tree include).
-cc=${CC:-cc}
-cflags=$(pkg-config --cflags chime)
+# The build's compiler, and its sanitizers (a sanitized libchime needs their
+# runtime in the program too).
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+sanitize=$(sed -n 's/^CHIME_SANITIZE:[A-Z]*=//p' "$build/CMakeCache.txt")
+case $sanitize in OFF|FALSE|NO|0) sanitize= ;; esac   # option() without a value
+cc=${cc:-cc}
+cflags="$(pkg-config --cflags chime)${sanitize:+ -fsanitize=$sanitize}"
 $cc -std=c11 -Wall -Werror -o "$tmp/embed_shared" "$src/examples/embed.c" $cflags \
   $(pkg-config --libs chime) -Wl,-rpath,"$prefix/lib" 2>"$tmp/cc.err"; rc=$?
 check "links against libchime.so via pkg-config ($(head -c 300 "$tmp/cc.err"))" '[ $rc -eq 0 ]'
