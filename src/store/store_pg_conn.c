@@ -45,7 +45,18 @@ PGconn *chime__pg_connect(const char *conninfo, char *err, size_t n_err)
         return NULL;
     }
     PQsetNoticeProcessor(conn, quiet_notice, NULL);
-    PGresult *res = PQexec(conn, "SET TIME ZONE 'UTC'");
+    /* Custom plans only: the prepared statements are planned on each execution with
+     * the tables' current sizes. A generic plan is cached after five executions and
+     * kept until the next ANALYZE of the table, so one made while runs was nearly
+     * empty (a new database, the minute before autovacuum comes) scanned all of runs
+     * for every batch of finishes. Planning costs well under a millisecond a batch.
+     * No bitmap scans: chime's statements are key lookups and ordered range scans,
+     * and a bitmap scan never marks the dead index entries it meets (a plain index
+     * scan does, and later scans skip them). Every run adds an entry to the runs
+     * indexes that its finish makes dead, so bitmap scans of them re-read every
+     * run recorded since the last vacuum. */
+    PGresult *res = PQexec(conn, "SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan;"
+                                 " SET enable_bitmapscan = off");
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {

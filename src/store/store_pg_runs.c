@@ -71,21 +71,39 @@ static json_t *finish_rows(const struct chime_run *const *runs, size_t n)
     return rows;
 }
 
+/* The runs' ids as a PostgreSQL array literal ({1,2,3}); NULL when out of memory. */
+static char *id_array(const struct chime_run *const *runs, size_t n)
+{
+    size_t size = n * 21 + 3, used = 1;
+    char *out = chime__malloc(size);
+    if (!out)
+        return NULL;
+    out[0] = '{';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%lld", i ? "," : "",
+                                 (long long)runs[i]->id);
+    snprintf(out + used, size - used, "}");
+    return out;
+}
+
 /* One UPDATE for the n runs; found[i] true for each run it finished. */
 static int write_finishes(struct pg_store *ps, const struct chime_run *const *runs, size_t n,
                           bool *found)
 {
     json_t *rows = finish_rows(runs, n);
     char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+    char *ids = text ? id_array(runs, n) : NULL;
     json_decref(rows);
-    if (!text)
+    if (!ids) {
+        free(text);
         return CHIME_ENOMEM;
+    }
     int rc = CHIME_ESTORE;
     struct pg_conn *c = chime__pg_acquire(ps);
     PGresult *res = NULL;
-    const char *params[] = { text };
+    const char *params[] = { text, ids };
     if (c)
-        res = chime__pg_exec(ps, c, PG_FINISH_RUNS, 1, params, PGRES_TUPLES_OK, &rc);
+        res = chime__pg_exec(ps, c, PG_FINISH_RUNS, 2, params, PGRES_TUPLES_OK, &rc);
     for (int r = 0; res && r < PQntuples(res); r++) {
         int64_t id = chime__pg_get_i64(res, r, 0, 0);
         for (size_t i = 0; i < n; i++)
@@ -95,6 +113,7 @@ static int write_finishes(struct pg_store *ps, const struct chime_run *const *ru
     PQclear(res);
     chime__pg_release(ps, c);
     free(text);
+    chime__free(ids);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "base/base.h"
 #include "store/store.h"
+#include "store/store_pg.h"
 #include "store/store_sqlite.h"
 
 #define SEC 1000000LL
@@ -901,11 +902,80 @@ static void test_store_count_by_state(void **state)
     assert_int_equal(paused, 1);
 }
 
-#define BOTH(t)                                                         \
-    cmocka_unit_test_setup_teardown(t, setup_memory, teardown),         \
+/* ---- PostgreSQL: statements the planner must run well on a big table ---- */
+
+/* The first column of every row of sql's result on the fixture's database, one a
+ * line, into out (or "" on error). params: n text parameters. */
+static void pg_text(struct fixture *f, const char *sql, int n, const char *const *params,
+                    char *out, size_t size)
+{
+    PGconn *conn = PQconnectdb(f->url);
+    PQsetNoticeProcessor(conn, quiet, NULL);
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    size_t used = 0;
+    out[0] = '\0';
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        print_error("%s: %s\n", sql, PQresultErrorMessage(res));
+    for (int i = 0; PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res); i++)
+        used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s\n",
+                                 PQgetvalue(res, i, 0));
+    PQclear(res);
+    PQfinish(conn);
+}
+
+/* chime_ts and chime_us convert exactly and are inlined into the statements that
+ * use them (a non-inlined SQL function is a function call per row). */
+static void test_pg_time_functions_exact_and_inlined(void **state)
+{
+    struct fixture *f = *state;
+    char out[4096];
+    pg_text(f,
+            "SELECT bool_and(chime_us(chime_ts(v)) = v) AND chime_ts(0) = 'epoch'::timestamptz"
+            " AND chime_us('2026-01-01 00:00:00.000001+00') = 1767225600000001"
+            " FROM (VALUES (1767225600123456::bigint), (0), (-1), (4102444800000001)) x(v)",
+            0, NULL, out, sizeof(out));
+    assert_string_equal(out, "t\n");
+    pg_text(f, "EXPLAIN (VERBOSE, COSTS OFF) SELECT chime_us(chime_ts(v)) FROM"
+               " generate_series(1::bigint, 2) v",
+            0, NULL, out, sizeof(out));
+    assert_non_null(strstr(out, "timezone"));
+    assert_null(strstr(out, "chime_"));
+}
+
+/* Finishing runs finds them by id (the primary key), whatever the statistics say
+ * about running runs: the partial index of running runs also holds the entries of
+ * every run finished since the last vacuum. */
+static void test_pg_finish_finds_runs_by_primary_key(void **state)
+{
+    struct fixture *f = *state;
+    char out[8192];
+    pg_text(f,
+            "WITH i AS (INSERT INTO runs (job_id, scheduled_time, status, finished_at)"
+            " SELECT 'j' || (g % 50), chime_ts(g), CASE WHEN g % 1000 = 0 THEN 'running'"
+            " ELSE 'succeeded' END, chime_ts(g) FROM generate_series(1, 20000) g RETURNING 1)"
+            " SELECT count(*) FROM i",
+            0, NULL, out, sizeof(out));
+    assert_string_equal(out, "20000\n");
+    PGconn *conn = PQconnectdb(f->url);
+    PQclear(PQexec(conn, "ANALYZE runs"));
+    PQfinish(conn);
+    char sql[2048];
+    snprintf(sql, sizeof(sql), "EXPLAIN (COSTS OFF) %s", chime__pg_stmt_sql[PG_FINISH_RUNS]);
+    const char *params[] = { "[{\"i\": 1000, \"st\": \"succeeded\", \"t1\": 5},"
+                             " {\"i\": 2000, \"st\": \"failed\", \"t1\": 6}]",
+                             "{1000,2000}" };
+    pg_text(f, sql, 2, params, out, sizeof(out));
+    assert_non_null(strstr(out, "runs_pkey"));
+    assert_null(strstr(out, "runs_running"));
+    assert_null(strstr(out, "Seq Scan on runs"));
+}
+
+#define BOTH(t)                                                 \
+    cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
             cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
             cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
 #define SQLITE(t) cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
+#define PG(t)     cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
 
 int main(void)
 {
@@ -928,6 +998,8 @@ int main(void)
         SQLITE(test_sqlite_unknown_func_is_kept_broken),
         SQLITE(test_sqlite_migrates_from_version_1),
         SQLITE(test_sqlite_columns_are_readable),
+        PG(test_pg_time_functions_exact_and_inlined),
+        PG(test_pg_finish_finds_runs_by_primary_key),
         cmocka_unit_test(test_store_open_rejects_bad_urls),
         SQLITE(test_store_open_accepts_path_ending_in_db),
         cmocka_unit_test_setup_teardown(test_memory_store_survives_allocation_failures,
