@@ -68,6 +68,7 @@ struct pg_store {
     size_t n_pending, pending_cap;
 
     atomic_bool up;                /* the last round trip reached the server */
+    atomic_bool set_up;            /* schema migrated and node registered (see open) */
     atomic_int_fast64_t offset_us; /* database clock minus local clock, at the last claim */
 
     /* Maintenance thread (store_pg_node.c). */
@@ -151,6 +152,15 @@ int chime__pg_row_run(const PGresult *res, int row, int col, struct chime_run *r
 #define CHIME__PG_RUN_COLS                                                                        \
     "id, job_id, chime_us(scheduled_time), chime_us(started_at), chime_us(finished_at), status, " \
     "cause, attempt, node, error, output"
+
+/* --- opening (store_pg.c) --- */
+/**
+ * The first round trip: reachable, schema up to date, this node registered; sets
+ * ps->set_up. 0, or CHIME_ESTORE with diag and *unreachable true when no server
+ * answered at all (down, starting, shutting down: waiting can heal that), false
+ * for any other failure (bad URL, authentication, no such database, schema).
+ */
+int chime__pg_setup(struct pg_store *ps, struct chime_diag *diag, bool *unreachable);
 
 /* --- nodes (store_pg_node.c) --- */
 /** Registers this node and marks the runs a previous process of it left running lost. */

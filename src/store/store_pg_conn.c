@@ -142,6 +142,8 @@ static struct pg_conn *free_slot(struct pg_store *ps)
 
 struct pg_conn *chime__pg_acquire(struct pg_store *ps)
 {
+    if (!atomic_load(&ps->set_up))
+        return NULL; /* the server was not reached yet (see chime__store_pg_open) */
     pthread_mutex_lock(&ps->mu);
     struct pg_conn *c;
     while (!(c = free_slot(ps)))
