@@ -168,6 +168,8 @@ def test_kill9_under_load_loses_nothing(chimed_factory):
         assert set(statuses) <= {"succeeded", "lost", "running"}, statuses
         statuses = Counter(r["status"] for r in runs if r["job_id"] in sleeper_ids)
         assert set(statuses) <= {"succeeded", "lost", "running", "skipped"}, statuses
+        print(f"kill9: {len(created)} jobs created under load, {len({**before, **created})} "
+              f"compared, {n_lost} in-flight runs lost, {due} due times accounted")
     finally:
         for job in sleepers:
             d2.req("POST", f"/schedule/jobs/{job['id']}/pause")
@@ -290,3 +292,5 @@ def test_postgres_restarted_and_stopped_mid_run(private_cluster, chimed_factory,
         assert fires == len(started), (job["name"], fires, len(started))
         assert fires > 0
     assert refused == OUTAGES
+    print(f"outages: {OUTAGES} restarts + {OUTAGES} stops, {due} due times accounted, "
+          f"{sum(1 for r in runs if r['job_id'] in appender_ids)} command runs matched")
