@@ -107,7 +107,10 @@ int chime__pg_setup(struct pg_store *ps, struct chime_diag *diag, bool *unreacha
     int rc = chime__pg_migrate(ps, conn, diag);
     if (rc == 0)
         rc = chime__pg_node_register(ps, conn, diag);
-    PQfinish(conn);
+    /* Kept as the pool's first connection: one server round of connecting
+     * less before the first claim. */
+    if (rc != 0 || !chime__pg_pool_adopt(ps, conn))
+        PQfinish(conn);
     if (rc == 0)
         atomic_store(&ps->set_up, true);
     return rc;

@@ -159,6 +159,20 @@ struct pg_conn *chime__pg_acquire(struct pg_store *ps)
     return c;
 }
 
+bool chime__pg_pool_adopt(struct pg_store *ps, PGconn *conn)
+{
+    char err[256];
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE || prepare_all(conn, err, sizeof(err)) != 0)
+        return false;
+    pthread_mutex_lock(&ps->mu);
+    struct pg_conn *c = free_slot(ps);
+    bool taken = c && !c->conn;
+    if (taken)
+        c->conn = conn;
+    pthread_mutex_unlock(&ps->mu);
+    return taken;
+}
+
 void chime__pg_release(struct pg_store *ps, struct pg_conn *c)
 {
     if (!c)
