@@ -91,7 +91,7 @@ static inline struct pg_store *chime__pg_of(struct chime_store *store)
 PGconn *chime__pg_connect(const char *conninfo, char *err, size_t n_err);
 /** A pooled connection, connected and prepared; NULL (store marked down) when unreachable. */
 struct pg_conn *chime__pg_acquire(struct pg_store *ps);
-/** Makes conn (connected, idle) a pooled connection, prepared; false: not taken, still the caller's. */
+/** Makes conn (connected, idle) a prepared pooled connection; false: not taken (still yours). */
 bool chime__pg_pool_adopt(struct pg_store *ps, PGconn *conn);
 /** Gives the connection back; a broken one is closed (reconnected at next acquire). */
 void chime__pg_release(struct pg_store *ps, struct pg_conn *c);
