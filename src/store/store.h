@@ -168,6 +168,10 @@ struct chime_store_options {
     const char *node;        /* this node's name (NULL: the host name) */
     int64_t heartbeat_ms;    /* 0: 1000 */
     int64_t node_timeout_ms; /* a node silent this long is dead; 0: 3000 */
+    /* PostgreSQL: a server that does not answer at open is waited for (the
+     * store opens unready and sets itself up when the server comes) instead
+     * of failing the open. chimed sets it; false for other callers. */
+    bool wait_for_server;
 };
 
 /**

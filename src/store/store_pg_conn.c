@@ -153,6 +153,8 @@ static struct pg_conn *free_slot(struct pg_store *ps)
 
 struct pg_conn *chime__pg_acquire(struct pg_store *ps)
 {
+    if (!atomic_load(&ps->set_up))
+        return NULL; /* the server was not reached yet (see chime__store_pg_open) */
     pthread_mutex_lock(&ps->mu);
     struct pg_conn *c;
     while (!(c = free_slot(ps)))
@@ -166,6 +168,20 @@ struct pg_conn *chime__pg_acquire(struct pg_store *ps)
     }
     pthread_mutex_unlock(&ps->mu);
     return c;
+}
+
+bool chime__pg_pool_adopt(struct pg_store *ps, PGconn *conn)
+{
+    char err[256];
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE || prepare_all(conn, err, sizeof(err)) != 0)
+        return false;
+    pthread_mutex_lock(&ps->mu);
+    struct pg_conn *c = free_slot(ps);
+    bool taken = c && !c->conn;
+    if (taken)
+        c->conn = conn;
+    pthread_mutex_unlock(&ps->mu);
+    return taken;
 }
 
 void chime__pg_release(struct pg_store *ps, struct pg_conn *c)
