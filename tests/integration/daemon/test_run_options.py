@@ -13,8 +13,7 @@ pytestmark = BOTH_STORES
 
 NIGHTLY = {"func": "chime:noop", "trigger": "cron", "trigger_args": {"hour": 3},
            "name": "nightly"}
-OPTIONS = {"timeout": 30, "retries": 3, "retry_backoff": 2, "retry_jitter": 1,
-           "overlap": "queue"}
+OPTIONS = {"timeout": 30, "retries": 3, "retry_backoff": 2, "retry_jitter": 1}
 
 
 def add(d, body):
@@ -37,12 +36,12 @@ def test_options_stored_shown_patched_and_kept(chimed_factory):
     plain = d.req("GET", f"/schedule/jobs/{add(d, NIGHTLY)}").json()
     assert not set(OPTIONS) & set(plain), plain  # defaults are left out, as other policies
     listed = {j["id"]: j for j in d.req("GET", "/schedule/jobs").json()}
-    assert listed[job_id]["overlap"] == "queue" and listed[job_id]["retries"] == 3
-    r = d.req("PATCH", f"/schedule/jobs/{job_id}", {"overlap": "replace", "retries": 0,
+    assert listed[job_id]["retries"] == 3 and listed[job_id]["timeout"] == 30
+    r = d.req("PATCH", f"/schedule/jobs/{job_id}", {"overlap": "skip", "retries": 0,
                                                      "timeout": None})
     assert r.status == 200, r
     patched = r.json()
-    assert patched["overlap"] == "replace" and "retries" not in patched, patched
+    assert "overlap" not in patched and "retries" not in patched, patched
     assert "timeout" not in patched and patched["retry_backoff"] == 2, patched
     assert d.stop() == 0, d.log_text()
     d2 = chimed_factory()
@@ -54,6 +53,8 @@ def test_options_stored_shown_patched_and_kept(chimed_factory):
     ("retries", -1, "retries"), ("retries", 101, "retries"),
     ("retry_backoff", -3, "retry_backoff"), ("retry_jitter", True, "retry_jitter"),
     ("overlap", "kill", "overlap"), ("overlap", 2, "overlap"),
+    # named by the API, not implemented yet: refused rather than stored and ignored
+    ("overlap", "queue", "not supported yet"), ("overlap", "replace", "not supported yet"),
 ])
 def test_bad_options_400_and_nothing_stored(chimed, field, value, words):
     r = chimed.req("POST", "/schedule/jobs", {**NIGHTLY, field: value})
