@@ -300,19 +300,18 @@ static void test_store_keeps_run_options(void **state)
     job.policy.retries = 3;
     job.policy.retry_backoff_s = 2;
     job.policy.retry_jitter_s = 1;
-    job.policy.overlap = CHIME_OVERLAP_QUEUE;
     assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
     add(f, "plain", 10);
-    assert_options(f, "opts", 30, 3, 2, 1, CHIME_OVERLAP_QUEUE);
+    assert_options(f, "opts", 30, 3, 2, 1, CHIME_OVERLAP_SKIP);
     assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
-    job.policy.overlap = CHIME_OVERLAP_REPLACE;
     job.policy.retries = 0;
+    job.policy.timeout_s = 7;
     assert_int_equal(f->store->ops->update_job(f->store, &job), 0);
     chime_job_release(&job);
-    assert_options(f, "opts", 30, 0, 2, 1, CHIME_OVERLAP_REPLACE);
+    assert_options(f, "opts", 7, 0, 2, 1, CHIME_OVERLAP_SKIP);
     if (f->sqlite || f->pg) {
         reopen(f);
-        assert_options(f, "opts", 30, 0, 2, 1, CHIME_OVERLAP_REPLACE);
+        assert_options(f, "opts", 7, 0, 2, 1, CHIME_OVERLAP_SKIP);
         assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
     }
 }
