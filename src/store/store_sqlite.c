@@ -304,8 +304,8 @@ int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *
                             sqlite3_errmsg(ss->db));
     if (rc == 0)
         rc = prepare_all(ss, diag);
-    if (rc == 0 && ((rc = chime__sqlite_load_jobs(ss)) < 0 ||
-                    (rc = chime__sqlite_load_retries(ss)) < 0))
+    if (rc == 0 &&
+        ((rc = chime__sqlite_load_jobs(ss)) < 0 || (rc = chime__sqlite_load_retries(ss)) < 0))
         chime_diag_set(diag, rc, "DATABASE_URL", "loading the jobs failed: %s",
                        rc == CHIME_ENOMEM ? "out of memory" : sqlite3_errmsg(ss->db));
     if (rc == 0 && (rc = chime__sqlite_flusher_start(ss)) < 0)
