@@ -30,16 +30,17 @@ test-asan: deps
 	  -DCHIME_SANITIZE=address,undefined $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  scripts/with_pg.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L unit
+	  scripts/with_pg.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|daemon-asan'
 
 TSAN_BUILD ?= build-tsan
-# The threaded modules (clock, pool, scheduler) under ThreadSanitizer.
+# The threaded modules (clock, pool, scheduler, store, executor: processes and
+# webhooks, HTTP server) under ThreadSanitizer.
 test-tsan: deps
 	CC=clang cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DCHIME_SANITIZE=thread $(CMAKE_ARGS)
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 	TSAN_OPTIONS=halt_on_error=1 scripts/with_pg.sh ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) \
-	  -R 'test_(clock|pool|sched|scheduler_embed|time|store)$$'
+	  -R 'test_(clock|pool|sched|scheduler_embed|time|store|process|webhook|builtin_exec|http|http_watch)$$'
 
 fuzz: deps
 	scripts/fuzz.sh

@@ -20,6 +20,7 @@
 #include "exec/webhook.h"
 #include "job/plugin.h"
 #include "job/registry.h"
+#include "metrics/chime_metrics.h"
 #include "time/tz.h"
 
 extern char **environ;
@@ -121,6 +122,24 @@ static int set_defaults(struct chimed *d)
     return set_job_targets(s);
 }
 
+/* Metrics: the store's operations are timed by a store wrapping it. */
+static int time_store(struct chimed *d)
+{
+    struct chime_store *timed = NULL;
+    int err = chime_metrics_new(&d->metrics);
+    if (!err)
+        err = chime_metrics_store_wrap(d->metrics, d->store, NULL, &timed);
+    if (err) {
+        chime_store_close(d->store);
+        d->store = NULL;
+        chime_metrics_free(d->metrics);
+        d->metrics = NULL;
+        return err;
+    }
+    d->store = timed;
+    return 0;
+}
+
 static int open_store(struct chimed *d)
 {
     struct chime_diag diag;
@@ -133,6 +152,8 @@ static int open_store(struct chimed *d)
     };
     int err = chime_store_open_named(s->database_url, s->jobstores, &d->defaults, &opts,
                                      &d->store, &diag);
+    if (!err)
+        err = time_store(d);
     if (!err) {
         const char *names[16];
         size_t n = chime_store_names(d->store, names, 16);
@@ -159,6 +180,9 @@ static int start_sched(struct chimed *d)
     /* The scheduler logs one line per job and run event itself. */
     int err = chime_sched_new(&cfg, &d->sched);
     if (!err)
+        err = chime_sched_add_listener(d->sched, CHIME_METRICS_EVENTS, chime_metrics_on_event,
+                                       d->metrics);
+    if (!err)
         err = chime_sched_start(d->sched);
     if (err)
         chime__log(CHIME_LOG_ERROR, "cannot start the scheduler: %s", chime_strerror(err));
@@ -168,11 +192,18 @@ static int start_sched(struct chimed *d)
 static bool ready_probe(void *ctx, const char **out_detail)
 {
     struct chimed *d = ctx;
-    if (atomic_load(&d->ready)) {
-        struct chime_store *store = d->store;
-        return !store->ops->healthy || store->ops->healthy(store, out_detail);
+    if (!atomic_load(&d->ready)) {
+        *out_detail = "chimed is starting or shutting down";
+        return false;
     }
-    *out_detail = "chimed is starting or shutting down";
+    struct chime_store *store = d->store;
+    if (store->ops->healthy && !store->ops->healthy(store, out_detail))
+        return false;
+    struct chime_sched_stats st;
+    chime_sched_stats(d->sched, &st);
+    if (!st.store_error)
+        return true;
+    *out_detail = "the job store is failing (disk full, read-only or unreachable; see the log)";
     return false;
 }
 
@@ -193,6 +224,7 @@ static int start_http(struct chimed *d)
         .node = s->node_name,
         .ready = ready_probe,
         .ready_ctx = d,
+        .metrics = d->metrics,
     };
     struct chime_diag diag;
     chime_diag_clear(&diag);
@@ -234,13 +266,17 @@ static void signal_set(sigset_t *set)
     sigaddset(set, SIGINT);
 }
 
-/* Blocks SIGTERM/SIGINT in this thread and every thread created after. */
+/* Blocks SIGTERM/SIGINT in this thread and every thread created after.
+ * SIGXFSZ is ignored (as PostgreSQL does): a write past RLIMIT_FSIZE then
+ * fails with EFBIG like a full disk, the store reports it, and chimed keeps
+ * serving instead of dumping core. Jobs' children get both back at default. */
 static void block_signals(void)
 {
     sigset_t set;
     signal_set(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static int wait_signal(void)
@@ -312,6 +348,7 @@ out_sched:
     if (d->sched)
         stop_sched(d);
     chime_store_close(d->store);
+    chime_metrics_free(d->metrics);
     if (rc == 0)
         chime__log(CHIME_LOG_INFO, "chimed stopped");
     return rc;

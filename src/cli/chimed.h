@@ -34,6 +34,7 @@ struct chimed {
     struct chime_store *store;
     struct chime_sched *sched;
     struct chime_http *http;
+    struct chime_metrics *metrics;
     struct chimed_pruner pruner;
     atomic_bool ready;
 };

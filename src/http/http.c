@@ -41,6 +41,7 @@ struct chime_http {
     char *node;
     size_t uri_max; /* request target limit (bytes), a quarter of the header memory at most */
     uint16_t port;
+    struct chime_counter_set requests; /* by route, method and status (GET /metrics) */
 };
 
 /* One request. Made by the URI callback (or the first handler call when that
@@ -53,6 +54,8 @@ struct conn_state {
     bool uri_too_long;
     bool too_large;
     unsigned status;
+    int route; /* chime__http_route_find's index, for metrics */
+    unsigned method_index;
     int64_t start_ns;
     char method[12];
     char path[160];
@@ -157,8 +160,9 @@ static enum MHD_Result send_reply(struct chime_http *http, struct MHD_Connection
     enum MHD_Result ok = MHD_NO;
     if (!r)
         goto out_release;
-    if (!rep->text || rep->text_len) /* an empty body (a redirect) has no type */
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (!rep->text || rep->text_len) /* an empty body (a redirect, a 304) has no type */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                rep->content_type ? rep->content_type : "application/json");
     for (size_t i = 0; i < rep->n_headers; i++)
         MHD_add_response_header(r, rep->header_names[i], rep->header_values[i]);
     st->status = rep->status;
@@ -201,6 +205,7 @@ static enum MHD_Result dispatch(struct chime_http *http, struct MHD_Connection *
         .query = query_lookup,
         .query_ctx = conn,
         .target = st->target,
+        .if_none_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match"),
     };
     struct chime__http_reply rep;
     chime__http_reply_init(&rep);
@@ -290,6 +295,14 @@ static const char *framing_error(struct MHD_Connection *conn, const char *versio
     return NULL;
 }
 
+/* The route template and method a request is counted under (bounded labels). */
+static void note_route(struct conn_state *st, const char *url, const char *method)
+{
+    unsigned bit = chime__http_method_parse(method);
+    st->method_index = bit ? (unsigned)__builtin_ctz(bit) : 7;
+    st->route = chime__http_route_find(url, bit);
+}
+
 /* The first call for a request: what can be answered before reading the body.
  * A framing error closes the connection: the rest of its bytes cannot be
  * trusted to start another request. */
@@ -299,6 +312,7 @@ static enum MHD_Result request_begin(struct chime_http *http, struct MHD_Connect
 {
     char detail[96];
     st->begun = true;
+    note_route(st, url, method);
     chime__strlcpy(st->method, method, sizeof(st->method));
     chime__strlcpy(st->path, url, sizeof(st->path));
     if (st->uri_too_long) {
@@ -395,6 +409,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     chime__conn_watch_reading(http->watch, conn_entry(conn)); /* the next request's deadline */
     if (!st)
         return;
+    if (st->begun && st->status)
+        chime_counter_set_add(&http->requests,
+                              CHIME__HTTP_REQ_KEY(st->route, st->method_index, st->status), 1);
     chime__log(CHIME_LOG_DEBUG, "http %s %s %u %.3fms%s", st->method, st->path, st->status,
                (double)(mono_ns() - st->start_ns) / 1e6,
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
@@ -458,6 +475,8 @@ static int http_init(struct chime_http *http, const struct chime_http_config *cf
         .ready = cfg->ready,
         .ready_ctx = cfg->ready_ctx,
         .max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY,
+        .metrics = cfg->metrics,
+        .requests = &http->requests,
     };
     size_t header_limit = cfg->header_limit ? cfg->header_limit : DEFAULT_HEADER_LIMIT;
     http->uri_max = header_limit / 4 < DEFAULT_URI_MAX ? header_limit / 4 : DEFAULT_URI_MAX;

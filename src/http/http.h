@@ -39,9 +39,11 @@ struct chime_http_config {
     const char *node;                          /* node name (copied), NULL = none */
     chime_http_ready_fn ready;                 /* NULL = always ready */
     void *ready_ctx;
+    const struct chime_metrics *metrics; /* borrowed (GET /metrics); NULL = runs not counted */
 };
 
 struct chime_http;
+struct chime_metrics;
 
 /**
  * Starts serving: binds host:port and runs the server on its own threads.

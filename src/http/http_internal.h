@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "http/http.h"
+#include "metrics/metrics.h"
 
 /* Methods the router knows: X(name, bit). */
 #define CHIME__HTTP_METHOD_MAP(X) \
@@ -42,7 +43,14 @@ struct chime__http_env {
     chime_http_ready_fn ready;
     void *ready_ctx;
     size_t max_body;
+    const struct chime_metrics *metrics;      /* may be NULL */
+    const struct chime_counter_set *requests; /* HTTP requests by route, method, status */
 };
+
+/* The key of a request in env->requests: route index + 2 (1 = no route),
+ * method bit index (7 = other), status code. */
+#define CHIME__HTTP_REQ_KEY(route, method_index, status) \
+    ((uint32_t)((route) + 2) << 16 | (uint32_t)(method_index) << 10 | ((status)&0x3ffu))
 
 typedef const char *(*chime__http_query_fn)(void *ctx, const char *key);
 
@@ -56,20 +64,22 @@ struct chime__http_req {
     size_t body_len;
     chime__http_query_fn query; /* NULL = no query string */
     void *query_ctx;
-    const char *target; /* the request target as sent (raw path and query); NULL = unknown */
+    const char *target;        /* the request target as sent (raw path and query); NULL = unknown */
+    const char *if_none_match; /* the If-None-Match header; NULL when absent */
 };
 
 /* A streamed body: fill buf with up to max bytes; returns the count, 0 at the
  * end, -1 on error (the connection is closed). Called on an MHD thread. */
 typedef ssize_t (*chime__http_stream_fn)(void *ctx, char *buf, size_t max);
 
-#define CHIME__HTTP_MAX_HEADERS 4
+#define CHIME__HTTP_MAX_HEADERS 8
 
 struct chime__http_reply {
     unsigned status;
     json_t *json;     /* owned; the body unless text or stream is set */
     const char *text; /* static body (e.g. the OpenAPI document) */
     size_t text_len;
+    const char *content_type;     /* static; NULL = application/json */
     chime__http_stream_fn stream; /* streamed body */
     void *stream_ctx;
     void (*stream_free)(void *ctx);
@@ -106,6 +116,34 @@ void chime__http_route(struct chime__http_req *req, struct chime__http_reply *re
 bool chime__http_path_is_open(const char *path);
 /** Parses a method name; 0 when unknown. */
 unsigned chime__http_method_parse(const char *name);
+/**
+ * The index of the route for path and method (metrics): the route itself, or
+ * when only another method matches, the first route of that path; -1 when no
+ * route matches the path.
+ */
+int chime__http_route_find(const char *path, unsigned method);
+/** The path pattern of route index ("/schedule/jobs/{id}"); NULL when out of range. */
+const char *chime__http_route_pattern(int index);
+
+/* ui.c: the dashboard's static files (GET / and /ui/<file>), outside the API. */
+struct chime__ui_asset {
+    const char *path; /* "/ui/<file>"; NULL ends the table */
+    const char *type; /* Content-Type */
+    const char *data;
+    size_t len;
+    const char *etag; /* quoted strong validator */
+};
+/* The files of ui/, embedded at build time by cmake/embed_ui.cmake into
+ * <build>/generated/ui_assets.c. */
+extern const struct chime__ui_asset chime__ui_assets[];
+/** True when path is one of the dashboard's (served without the token). */
+bool chime__http_ui_path(const char *path);
+/**
+ * Answers a request for a dashboard path (the file with its headers, 304 when
+ * If-None-Match matches, 405 for a method other than GET or HEAD) and returns
+ * true; false when the path is not the dashboard's (rep untouched).
+ */
+bool chime__http_ui_route(const struct chime__http_req *req, struct chime__http_reply *rep);
 
 /* body.c: the JSON body as FastAPI 0.92 / pydantic 1.10 would read it. */
 /**
@@ -163,6 +201,7 @@ void chime__http_jobs_preview(const struct chime__http_req *req, struct chime__h
 void chime__http_healthz(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_readyz(const struct chime__http_req *req, struct chime__http_reply *rep);
 void chime__http_openapi(const struct chime__http_req *req, struct chime__http_reply *rep);
+void chime__http_metrics(const struct chime__http_req *req, struct chime__http_reply *rep);
 
 /* conn_watch.c: the deadline for receiving a request (slowloris defence). */
 struct chime__conn_watch;

@@ -5,6 +5,8 @@
  * method is 405 with an Allow header listing the methods it has; a path no
  * route matches is 404, both with FastAPI's details, except that a path with
  * one trailing slash too many is redirected (307) to the path without it.
+ * The dashboard's static files (ui.c) are not API routes: they are looked up
+ * after the table, so no API path can be shadowed by them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +24,7 @@ struct route {
     X(GET, "/healthz", chime__http_healthz)                         \
     X(GET, "/readyz", chime__http_readyz)                           \
     X(GET, "/openapi.json", chime__http_openapi)                    \
+    X(GET, "/metrics", chime__http_metrics)                         \
     X(POST, "/schedule/jobs", chime__http_jobs_create)              \
     X(GET, "/schedule/jobs", chime__http_jobs_list)                 \
     X(GET, "/schedule/jobs/{id}", chime__http_jobs_get)             \
@@ -80,7 +83,8 @@ static bool route_match(const char *pattern, const char *path, char *id, size_t 
 
 bool chime__http_path_is_open(const char *path)
 {
-    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0;
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           chime__http_ui_path(path);
 }
 
 static void reply_not_allowed(struct chime__http_reply *rep, unsigned allowed)
@@ -165,6 +169,28 @@ void chime__http_route(struct chime__http_req *req, struct chime__http_reply *re
     }
     if (allowed)
         reply_not_allowed(rep, allowed);
-    else if (!slash_redirect(req, rep))
+    else if (!chime__http_ui_route(req, rep) && !slash_redirect(req, rep))
         chime__http_reply_detail(rep, 404, "Not Found");
+}
+
+int chime__http_route_find(const char *path, unsigned method)
+{
+    int first = -1;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        char id[sizeof(((struct chime__http_req *)0)->id)];
+        if (!route_match(routes[i].pattern, path, id, sizeof(id)))
+            continue;
+        if (routes[i].method == method)
+            return (int)i;
+        if (first < 0)
+            first = (int)i;
+    }
+    return first;
+}
+
+const char *chime__http_route_pattern(int index)
+{
+    if (index < 0 || (size_t)index >= sizeof(routes) / sizeof(routes[0]))
+        return NULL;
+    return routes[index].pattern;
 }

@@ -181,10 +181,12 @@ void chime_sched_stats(struct chime_sched *sched, struct chime_sched_stats *out)
         .in_flight = in_flight,
         .queued = ps.queued,
         .busy = ps.busy,
+        .workers = ps.workers,
         .started = atomic_load(&sched->n_started),
         .succeeded = atomic_load(&sched->n_succeeded),
         .failed = atomic_load(&sched->n_failed),
         .missed = atomic_load(&sched->n_missed),
         .skipped = atomic_load(&sched->n_skipped),
+        .store_error = atomic_load(&sched->store_error),
     };
 }

@@ -74,11 +74,14 @@ struct chime_sched_stats {
     size_t in_flight; /* runs dispatched and not finished */
     size_t queued;    /* runs waiting for a worker */
     size_t busy;      /* workers running a job */
+    size_t workers;   /* threads in the worker pool */
     uint64_t started; /* runs started since new */
     uint64_t succeeded;
     uint64_t failed;
     uint64_t missed;
     uint64_t skipped;
+    int store_error; /* 0, or the error of the last failed store write of the loop
+                      * or an add (until one succeeds again): CHIME_ESTORE, ... */
 };
 
 struct chime_sched;

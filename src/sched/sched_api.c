@@ -11,6 +11,7 @@ int chime_sched_add_job(struct chime_sched *sched, const struct chime_job *job, 
                         struct chime_diag *diag)
 {
     int rc = sched->store->ops->add_job(sched->store, job, replace);
+    atomic_store(&sched->store_error, rc == CHIME_ESTORE || rc == CHIME_EIO ? rc : 0);
     if (rc == CHIME_EEXIST)
         return chime_diag_set(diag, rc, "id", "a job with id '%s' already exists", job->id);
     if (rc < 0)

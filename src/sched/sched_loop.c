@@ -118,15 +118,33 @@ static chime_utime next_due_or_max(struct chime_sched *sched)
     return due;
 }
 
+/* After a failed claim (disk full, read-only file, database down) the loop
+ * retries after 50 ms, doubling up to max_wait_ms, instead of spinning on a
+ * due job it cannot claim; the first success resets it. *backoff_us 0 = none. */
+static chime_utime retry_due(struct chime_sched *sched, int rc, int64_t *backoff_us)
+{
+    atomic_store(&sched->store_error, rc < 0 && rc != CHIME_ESHUTDOWN ? rc : 0);
+    if (rc >= 0 || rc == CHIME_ESHUTDOWN) {
+        *backoff_us = 0;
+        return INT64_MAX;
+    }
+    int64_t cap = sched->config.max_wait_ms * 1000;
+    *backoff_us = *backoff_us ? *backoff_us * 2 : 50000;
+    if (*backoff_us > cap)
+        *backoff_us = cap;
+    return chime_clock_now(sched->clock) + *backoff_us;
+}
+
 void *chime__sched_loop_main(void *arg)
 {
     struct chime_sched *sched = arg;
+    int64_t backoff_us = 0;
     /* Linux lets a timed wait oversleep by the thread's timer slack (50 us by
      * default); the loop's wake-ups are the runs' start times, so ask for 1 us. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     for (;;) {
-        chime_sched_run_due(sched, NULL);
-        chime_utime due = next_due_or_max(sched);
+        chime_utime retry = retry_due(sched, chime_sched_run_due(sched, NULL), &backoff_us);
+        chime_utime due = retry != INT64_MAX ? retry : next_due_or_max(sched);
         pthread_mutex_lock(&sched->mu);
         if (!sched->stopping && !sched->wake_pending)
             wait_until(sched, due);

@@ -79,6 +79,16 @@ typedef int (*chime_node_visit_fn)(const struct chime_node_info *node, void *ctx
  * when unknown. Called from the store's own thread. */
 typedef void (*chime_store_wake_fn)(void *ctx, chime_utime due);
 
+/* What a store counts for metrics (added up over named job stores). */
+struct chime_store_stats {
+    bool shared;              /* a shared store (PostgreSQL): the claim counters are kept */
+    uint64_t claims;          /* claim transactions committed with at least one fire */
+    uint64_t claimed_runs;    /* run records those claims created */
+    uint64_t claim_conflicts; /* fires found already recorded (unique key): dropped, not run */
+    uint64_t claim_failures;  /* claim transactions that failed and were rolled back */
+    uint64_t runs_lost;       /* runs the store marked lost (a dead node's, or left running) */
+};
+
 struct chime_store_ops {
     const char *name; /* "memory", "sqlite" */
     void (*close)(struct chime_store *store);
@@ -138,6 +148,13 @@ struct chime_store_ops {
     bool (*healthy)(struct chime_store *store, const char **detail);
     /* Optional: the nodes sharing the store, by name. */
     int (*list_nodes)(struct chime_store *store, chime_node_visit_fn visit, void *ctx);
+    /* Optional (metrics): the jobs with a next run time (scheduled) and without
+     * (paused). 0 or the store's error. */
+    int (*count_by_state)(struct chime_store *store, size_t *out_scheduled, size_t *out_paused);
+    /* Optional (metrics): adds the store's counters into *out. */
+    void (*stats)(struct chime_store *store, struct chime_store_stats *out);
+    /* Optional: the job store names (chime_store_names); NULL = one, "default". */
+    size_t (*names)(const struct chime_store *store, const char **names, size_t max);
 };
 
 struct chime_store {

@@ -101,6 +101,17 @@ static int memory_list_jobs(struct chime_store *store, const struct chime_job_pa
     return rc;
 }
 
+/* Scheduled jobs are the ones in the heap (unpaused, with a next run). */
+static int memory_count_by_state(struct chime_store *store, size_t *out_scheduled, size_t *out_paused)
+{
+    struct memory_store *ms = ms_of(store);
+    pthread_mutex_lock(&ms->lock);
+    *out_scheduled = ms->idx.heap.n;
+    *out_paused = ms->idx.n - ms->idx.heap.n;
+    pthread_mutex_unlock(&ms->lock);
+    return 0;
+}
+
 static size_t memory_count_jobs(struct chime_store *store)
 {
     struct memory_store *ms = ms_of(store);
@@ -437,6 +448,7 @@ static const struct chime_store_ops memory_ops = {
     .get_job = memory_get_job,
     .list_jobs = memory_list_jobs,
     .count_jobs = memory_count_jobs,
+    .count_by_state = memory_count_by_state,
     .next_due = memory_next_due,
     .claim_due = memory_claim_due,
     .claim_now = memory_claim_now,

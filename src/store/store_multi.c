@@ -377,6 +377,40 @@ static int multi_list_nodes(struct chime_store *store, chime_node_visit_fn visit
     return CHIME_ENOENT;
 }
 
+static int multi_count_by_state(struct chime_store *store, size_t *out_scheduled,
+                                size_t *out_paused)
+{
+    struct multi_store *m = mu_of(store);
+    *out_scheduled = *out_paused = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        struct chime_store *s = m->stores[i];
+        size_t scheduled = 0, paused = 0;
+        int rc = s->ops->count_by_state ? s->ops->count_by_state(s, &scheduled, &paused)
+                                        : CHIME_EINVAL;
+        if (rc)
+            return rc;
+        *out_scheduled += scheduled;
+        *out_paused += paused;
+    }
+    return 0;
+}
+
+static void multi_stats(struct chime_store *store, struct chime_store_stats *out)
+{
+    struct multi_store *m = mu_of(store);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->stores[i]->ops->stats)
+            m->stores[i]->ops->stats(m->stores[i], out);
+}
+
+static size_t multi_names(const struct chime_store *store, const char **names, size_t max)
+{
+    const struct multi_store *m = (const struct multi_store *)store;
+    for (size_t i = 0; i < m->n && i < max; i++)
+        names[i] = m->names[i];
+    return m->n;
+}
+
 static const struct chime_store_ops multi_ops = {
     .name = "multi",
     .close = multi_close,
@@ -398,6 +432,9 @@ static const struct chime_store_ops multi_ops = {
     .set_wake = multi_set_wake,
     .healthy = multi_healthy,
     .list_nodes = multi_list_nodes,
+    .count_by_state = multi_count_by_state,
+    .stats = multi_stats,
+    .names = multi_names,
 };
 
 /* Parses "name=url" (one entry of CHIME_JOBSTORES) into a name copy and url. */
@@ -493,13 +530,9 @@ int chime_store_open_named(const char *url, const char *others,
 
 size_t chime_store_names(const struct chime_store *store, const char **names, size_t max)
 {
-    if (store->ops != &multi_ops) {
-        if (max)
-            names[0] = "default";
-        return 1;
-    }
-    const struct multi_store *m = (const struct multi_store *)store;
-    for (size_t i = 0; i < m->n && i < max; i++)
-        names[i] = m->names[i];
-    return m->n;
+    if (store->ops->names)
+        return store->ops->names(store, names, max);
+    if (max)
+        names[0] = "default";
+    return 1;
 }

@@ -52,6 +52,8 @@ const struct chime_store_ops chime__pg_ops = {
     .set_wake = chime__pg_set_wake,
     .healthy = chime__pg_healthy,
     .list_nodes = chime__pg_list_nodes,
+    .count_by_state = chime__pg_count_by_state,
+    .stats = chime__pg_stats,
 };
 
 static char *default_node(void)

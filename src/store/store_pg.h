@@ -72,6 +72,10 @@ struct pg_store {
     atomic_bool up;                /* the last round trip reached the server */
     atomic_int_fast64_t offset_us; /* database clock minus local clock, at the last claim */
 
+    /* Metrics (chime__pg_stats): relaxed counters. */
+    atomic_uint_fast64_t n_claims, n_claimed_runs, n_claim_conflicts, n_claim_failures;
+    atomic_uint_fast64_t n_runs_lost;
+
     /* Maintenance thread (store_pg_node.c). */
     pthread_t maint;
     bool maint_started;
@@ -132,6 +136,9 @@ int chime__pg_list_jobs(struct chime_store *store, const struct chime_job_page *
                         chime_job_visit_fn visit, void *ctx);
 size_t chime__pg_count_jobs(struct chime_store *store);
 int chime__pg_next_due(struct chime_store *store, chime_utime *out);
+int chime__pg_count_by_state(struct chime_store *store, size_t *out_scheduled,
+                             size_t *out_paused);
+void chime__pg_stats(struct chime_store *store, struct chime_store_stats *out);
 
 /* --- claims (store_pg_claim.c) --- */
 int chime__pg_claim_due(struct chime_store *store, const struct chime_claim_request *req,

@@ -135,6 +135,7 @@ static int write_claims(struct pg_store *ps, struct pg_conn *c, const char *node
         res = chime__pg_exec(ps, c, PG_CLAIM_WRITE, 4, params, PGRES_TUPLES_OK, &rc);
     if (res) {
         size_t dropped = assign_ids(out, w->first, res);
+        atomic_fetch_add_explicit(&ps->n_claim_conflicts, dropped, memory_order_relaxed);
         if (dropped)
             chime__log(CHIME_LOG_WARN, "PostgreSQL claim: %zu runs already recorded, not run",
                        dropped);
@@ -174,6 +175,17 @@ static int commit_claims(struct pg_store *ps, struct pg_conn *c, int64_t token)
     return rc;
 }
 
+/* Counts a claim transaction for metrics: n_runs run records committed. */
+static void count_claim(struct pg_store *ps, int rc, int n_rows, size_t n_runs)
+{
+    if (rc) {
+        atomic_fetch_add_explicit(&ps->n_claim_failures, 1, memory_order_relaxed);
+    } else if (n_rows > 0) {
+        atomic_fetch_add_explicit(&ps->n_claims, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&ps->n_claimed_runs, n_runs, memory_order_relaxed);
+    }
+}
+
 /*
  * The shared body of both claims: BEGIN, the select (sel with its params),
  * plan each row with plan_fn, write, COMMIT. *n_rows = rows selected.
@@ -205,6 +217,7 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, const char *const *p
         rc = commit_claims(ps, c, token);
     else
         chime__pg_command(ps, c->conn, "ROLLBACK");
+    count_claim(ps, rc, *n_rows, rc ? 0 : out->n_claims - w.first);
     if (rc)
         undo_claims(out, w.first);
     json_decref(w.jobs);

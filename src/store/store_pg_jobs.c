@@ -249,6 +249,39 @@ size_t chime__pg_count_jobs(struct chime_store *store)
     return n;
 }
 
+/* One scan of the jobs table (a scrape's worth; the table holds one row per job). */
+int chime__pg_count_by_state(struct chime_store *store, size_t *out_scheduled, size_t *out_paused)
+{
+    struct pg_store *ps = chime__pg_of(store);
+    struct pg_conn *c = chime__pg_acquire(ps);
+    if (!c)
+        return CHIME_ESTORE;
+    int rc;
+    PGresult *res = chime__pg_exec_sql(
+            ps, c->conn,
+            "SELECT count(*) FILTER (WHERE next_run_time IS NOT NULL),"
+            " count(*) FILTER (WHERE next_run_time IS NULL) FROM jobs",
+            0, NULL, PGRES_TUPLES_OK, &rc);
+    if (res) {
+        *out_scheduled = (size_t)chime__pg_get_i64(res, 0, 0, 0);
+        *out_paused = (size_t)chime__pg_get_i64(res, 0, 1, 0);
+    }
+    PQclear(res);
+    chime__pg_release(ps, c);
+    return rc;
+}
+
+void chime__pg_stats(struct chime_store *store, struct chime_store_stats *out)
+{
+    struct pg_store *ps = chime__pg_of(store);
+    out->shared = true;
+    out->claims += atomic_load_explicit(&ps->n_claims, memory_order_relaxed);
+    out->claimed_runs += atomic_load_explicit(&ps->n_claimed_runs, memory_order_relaxed);
+    out->claim_conflicts += atomic_load_explicit(&ps->n_claim_conflicts, memory_order_relaxed);
+    out->claim_failures += atomic_load_explicit(&ps->n_claim_failures, memory_order_relaxed);
+    out->runs_lost += atomic_load_explicit(&ps->n_runs_lost, memory_order_relaxed);
+}
+
 int chime__pg_next_due(struct chime_store *store, chime_utime *out)
 {
     struct pg_store *ps = chime__pg_of(store);

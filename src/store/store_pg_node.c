@@ -81,6 +81,7 @@ int chime__pg_node_register(struct pg_store *ps, PGconn *conn, struct chime_diag
     if (rc)
         return chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL", "cannot register node %s: %s",
                               ps->node, ps->last_error);
+    atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res), memory_order_relaxed);
     if (PQntuples(res) > 0)
         chime__log(CHIME_LOG_WARN, "%d runs left running by a previous chimed on node %s: lost",
                    PQntuples(res), ps->node);
@@ -118,8 +119,11 @@ static void reap_dead(struct pg_store *ps, PGconn *conn, const char *timeout)
                   " AND n.heartbeat_at < now() - $2::bigint * interval '1 millisecond')"
                   " RETURNING r.id",
                   2, params, &res) == 0 &&
-        PQntuples(res) > 0)
+        PQntuples(res) > 0) {
+        atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res),
+                                  memory_order_relaxed);
         chime__log(CHIME_LOG_WARN, "%d runs of dead nodes marked lost", PQntuples(res));
+    }
     PQclear(res);
     exec_node(ps, conn,
               "DELETE FROM nodes WHERE heartbeat_at < now() - interval '1 hour' RETURNING name", 0,
@@ -138,11 +142,15 @@ static void settle_orphans(struct pg_store *ps, PGconn *conn)
     for (size_t i = 0; i < n; i++) {
         char tok[24];
         const char *params[] = { chime__pg_i64(tokens[i], tok) };
-        exec_node(ps, conn,
-                  "UPDATE runs SET status = 'lost', finished_at = now(), error ="
-                  " 'the claim''s commit went unanswered (connection lost): not run'"
-                  " WHERE status = 'running' AND claim = $1::bigint RETURNING id",
-                  1, params, NULL);
+        PGresult *res = NULL;
+        if (exec_node(ps, conn,
+                      "UPDATE runs SET status = 'lost', finished_at = now(), error ="
+                      " 'the claim''s commit went unanswered (connection lost): not run'"
+                      " WHERE status = 'running' AND claim = $1::bigint RETURNING id",
+                      1, params, &res) == 0)
+            atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res),
+                                      memory_order_relaxed);
+        PQclear(res);
     }
 }
 

@@ -200,6 +200,17 @@ static int sqlite_list_jobs(struct chime_store *store, const struct chime_job_pa
     return rc;
 }
 
+/* Scheduled jobs are the ones in the heap (unpaused, with a next run). */
+static int sqlite_count_by_state(struct chime_store *store, size_t *out_scheduled, size_t *out_paused)
+{
+    struct sqlite_store *ss = ss_of(store);
+    pthread_mutex_lock(&ss->lock);
+    *out_scheduled = ss->idx.heap.n;
+    *out_paused = ss->idx.n - ss->idx.heap.n;
+    pthread_mutex_unlock(&ss->lock);
+    return 0;
+}
+
 static size_t sqlite_count_jobs(struct chime_store *store)
 {
     struct sqlite_store *ss = ss_of(store);
@@ -229,6 +240,7 @@ static const struct chime_store_ops sqlite_ops = {
     .get_job = sqlite_get_job,
     .list_jobs = sqlite_list_jobs,
     .count_jobs = sqlite_count_jobs,
+    .count_by_state = sqlite_count_by_state,
     .next_due = sqlite_next_due,
     .claim_due = chime__sqlite_claim_due,
     .claim_now = chime__sqlite_claim_now,

@@ -93,7 +93,7 @@ expect "add prints the job as key: value" 0 '^id: +job-a$'
 grep -Eq '^name: +hourly$' <<<"$out" && grep -Eq '^next_run_time: +[0-9]{4}-' <<<"$out"
 ok "add shows name and next_run_time" $?
 
-ctl --json jobs add --func chime:noop --trigger cron --args '{"minute": "*/5", "timezone": "UTC"}' \
+ctl --json jobs add --func chime:noop --trigger cron --args '{"minute": "*/5", "timezone": "UTC", "start_date": "2029-01-01T00:00:00+00:00"}' \
     --name five --id job-b
 expect "add --json" 0
 json_check "add --json prints the job JSON" 'd["id"] == "job-b" and d["name"] == "five" and d["trigger"] == "cron"'

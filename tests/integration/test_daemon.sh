@@ -4,7 +4,7 @@
 # processes (and the reference service, bench/reference) on free ports.
 # Uses Debian's interpreter, which sees the python3-* packages scripts/deps.sh
 # installs (a pyenv or venv python3 earlier in PATH would not).
-# Usage: bash test_daemon.sh <build dir>
+# Usage: bash test_daemon.sh <build dir> [test files of tests/integration/daemon ...]
 set -euo pipefail
 build=${1:?usage: test_daemon.sh <build dir>}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,4 +13,8 @@ python=/usr/bin/python3
 [ -x "$build/chimed" ] || { echo "no chimed in $build" >&2; exit 1; }
 export CHIME_BUILD_DIR=$(cd "$build" && pwd)
 export PYTHONDONTWRITEBYTECODE=1
-exec "$python" -m pytest "$here/daemon" -q -p no:cacheprovider
+shift
+files=()
+for f in "$@"; do files+=("$here/daemon/$f"); done
+[ ${#files[@]} -gt 0 ] || files=("$here/daemon")
+exec "$python" -m pytest "${files[@]}" -q -p no:cacheprovider

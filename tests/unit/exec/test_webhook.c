@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ struct server {
     int fd;
     int port;
     pthread_t thread;
-    volatile int stop;
+    atomic_int stop;
     pthread_mutex_t mu;
     int n_requests;
     char method[16];
@@ -159,7 +160,7 @@ static void *server_main(void *arg)
 {
     (void)arg;
     static char buf[1 << 16];
-    while (!srv.stop) {
+    while (!atomic_load(&srv.stop)) {
         struct pollfd p = { srv.fd, POLLIN, 0 };
         if (poll(&p, 1, 50) <= 0)
             continue;
@@ -207,7 +208,7 @@ static int server_setup(void **state)
 static int server_teardown(void **state)
 {
     (void)state;
-    srv.stop = 1;
+    atomic_store(&srv.stop, 1);
     pthread_join(srv.thread, NULL);
     close(srv.fd);
     pthread_mutex_destroy(&srv.mu);

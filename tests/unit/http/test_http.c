@@ -321,6 +321,7 @@ static void test_http_probes_and_openapi(void **state)
         { "/healthz", "get" },
         { "/readyz", "get" },
         { "/openapi.json", "get" },
+        { "/metrics", "get" },
     };
     json_t *paths = json_object_get(r.json, "paths");
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
@@ -329,7 +330,39 @@ static void test_http_probes_and_openapi(void **state)
             fail_msg("openapi.json lacks %s %s", ops[i][1], ops[i][0]);
         assert_non_null(json_object_get(op, "responses"));
     }
-    assert_int_equal(json_object_size(paths), 12);
+    assert_int_equal(json_object_size(paths), 13);
+    resp_free(&r);
+}
+
+/* GET /metrics: Prometheus text; requests counted by route template, not raw path. */
+static void test_http_metrics_counts_requests_by_route(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    char buf[128];
+    add_job(f, INTERVAL_BODY "}");
+    assert_int_equal(http_req(f, "GET", "/schedule/jobs/nope", NULL, NULL, &r), 404);
+    resp_free(&r);
+    assert_int_equal(http_req(f, "GET", "/schedule/jobs/other", NULL, NULL, &r), 404);
+    resp_free(&r);
+    assert_int_equal(http_req(f, "PUT", "/schedule/jobs", NULL, NULL, &r), 405);
+    resp_free(&r);
+    assert_int_equal(http_req(f, "GET", "/no/such/path", NULL, NULL, &r), 404);
+    resp_free(&r);
+    assert_int_equal(http_req(f, "GET", "/metrics", NULL, NULL, &r), 200);
+    assert_string_equal(header(&r, "Content-Type", buf, sizeof(buf)),
+                        "text/plain; version=0.0.4; charset=utf-8");
+    assert_non_null(strstr(r.body, "# TYPE chime_http_requests_total counter\n"));
+    assert_non_null(strstr(r.body, "\nchime_http_requests_total{route=\"/schedule/jobs/"
+                                   "{id}\",method=\"GET\",code=\"404\"} 2\n"));
+    assert_non_null(strstr(r.body, "\nchime_http_requests_total{route=\"/schedule/"
+                                   "jobs\",method=\"PUT\",code=\"405\"} 1\n"));
+    assert_non_null(strstr(
+            r.body,
+            "\nchime_http_requests_total{route=\"unmatched\",method=\"GET\",code=\"404\"} 1\n"));
+    assert_null(strstr(r.body, "nope"));
+    assert_non_null(strstr(r.body, "\nchime_jobs{state=\"scheduled\"} 1\n"));
+    assert_non_null(strstr(r.body, "\nchime_executor_workers 2\n"));
     resp_free(&r);
 }
 
@@ -1042,7 +1075,7 @@ static void test_http_trailing_slash_redirects(void **state)
     resp_free(&r);
     assert_int_equal(http_req(f, "GET", "/healthz/", NULL, NULL, &r), 307);
     resp_free(&r);
-    static const char *const not_found[] = { "/nope/", "/schedule/jobs//", "/", "/schedule/" };
+    static const char *const not_found[] = { "/nope/", "/schedule/jobs//", "/ui/", "/schedule/" };
     for (size_t i = 0; i < sizeof(not_found) / sizeof(not_found[0]); i++) {
         assert_int_equal(http_req(f, "GET", not_found[i], NULL, NULL, &r), 404);
         assert_string_equal(jstr(r.json, "detail"), "Not Found");
@@ -1076,6 +1109,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_http_probes_and_openapi),
+        T(test_http_metrics_counts_requests_by_route),
         T(test_http_create_get_list),
         T(test_http_structural_errors_are_422),
         T(test_http_name_number_is_coerced),

@@ -816,6 +816,72 @@ static void test_sched_new_rejects_bad_config(void **state)
     assert_null(s);
 }
 
+/* Clock steps (documented in docs/reliability.md): a wall clock stepped an
+ * hour forward is an outage of an hour, handled by the misfire rules: the
+ * times beyond the grace are recorded missed, and of the ones inside it only
+ * the latest runs (coalesce on) — one run, not a burst of sixty. */
+static void test_sched_clock_step_forward_runs_once_not_a_burst(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"fw\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"minutes\":1}}");
+    chime_fake_clock_set(f->fake, T0 + 3600 * SEC);
+    run_due(f);
+    struct runs r;
+    runs_of(f, "fw", &r);
+    assert_int_equal(r.n, 60);
+    assert_int_equal(count_status(&r, CHIME_RUN_SUCCEEDED), 1);
+    assert_int_equal(count_status(&r, CHIME_RUN_MISSED), 59);
+    assert_int_equal(r.scheduled[59], T0 + 3600 * SEC);
+    assert_int_equal(next_run_of(f, "fw"), T0 + 3660 * SEC);
+    assert_int_equal(run_due(f), 0); /* nothing more due at the same instant */
+}
+
+/* Stepped back: nothing that already ran runs again; the job keeps its next
+ * run time and fires when the clock reaches it again (delayed by the step). */
+static void test_sched_clock_step_back_no_duplicate_runs(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"bw\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10}}");
+    advance(f, 10 * SEC);
+    assert_int_equal(run_due(f), 1);
+    chime_fake_clock_set(f->fake, T0 - 3600 * SEC);
+    assert_int_equal(run_due(f), 0);
+    assert_int_equal(next_run_of(f, "bw"), T0 + 20 * SEC);
+    chime_fake_clock_set(f->fake, T0 + 19 * SEC);
+    assert_int_equal(run_due(f), 0);
+    chime_fake_clock_set(f->fake, T0 + 20 * SEC);
+    assert_int_equal(run_due(f), 1);
+    struct runs r;
+    runs_of(f, "bw", &r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.scheduled[0], T0 + 10 * SEC);
+    assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
+    assert_int_equal(count_status(&r, CHIME_RUN_SUCCEEDED), 2);
+}
+
+/* The loop thread waiting for a due time does not stall when the clock is
+ * stepped back then forward: each move wakes it, and it runs the job once. */
+static void test_sched_loop_follows_clock_steps(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"lp\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10}}");
+    assert_int_equal(chime_sched_start(f->sched), 0);
+    chime_fake_clock_set(f->fake, T0 - 3600 * SEC);
+    chime_fake_clock_set(f->fake, T0 + 10 * SEC);
+    rec_wait(&f->rec, CHIME_EVENT_RUN_SUCCEEDED, 1);
+    chime_fake_clock_set(f->fake, T0 + 5 * SEC);
+    chime_fake_clock_set(f->fake, T0 + 20 * SEC);
+    rec_wait(&f->rec, CHIME_EVENT_RUN_SUCCEEDED, 2);
+    assert_int_equal(chime_sched_stop(f->sched), 0);
+    struct runs r;
+    runs_of(f, "lp", &r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
+}
+
 /* A job's timeout: an in-process function that returns after it is recorded timed_out. */
 static void test_sched_job_timeout_records_timed_out(void **state)
 {
@@ -904,6 +970,9 @@ int main(void)
     chime__log_set_level(CHIME_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         T(test_sched_interval_job_fires_once_per_tick),
+        T(test_sched_clock_step_forward_runs_once_not_a_burst),
+        T(test_sched_clock_step_back_no_duplicate_runs),
+        T(test_sched_loop_follows_clock_steps),
         T(test_sched_claims_every_job_across_batches),
         T(test_sched_misfire_beyond_grace_records_missed),
         T(test_sched_coalesce_runs_latest_and_records_the_rest),

@@ -981,6 +981,32 @@ static void test_memory_store_survives_allocation_failures(void **state)
     runs_release(&r);
 }
 
+/* Jobs by state (metrics): scheduled have a next run, paused have none. */
+static void test_store_count_by_state(void **state)
+{
+    struct fixture *f = *state;
+    size_t scheduled = 9, paused = 9;
+    assert_int_equal(f->store->ops->count_by_state(f->store, &scheduled, &paused), 0);
+    assert_int_equal(scheduled, 0);
+    assert_int_equal(paused, 0);
+    add(f, "a", 10);
+    add(f, "b", 20);
+    add(f, "c", 30);
+    struct chime_job job;
+    make_job(&job, "b", 20);
+    job.paused = true;
+    job.next_run = CHIME_UTIME_NONE;
+    assert_int_equal(f->store->ops->update_job(f->store, &job), 0);
+    chime_job_release(&job);
+    assert_int_equal(f->store->ops->count_by_state(f->store, &scheduled, &paused), 0);
+    assert_int_equal(scheduled, 2);
+    assert_int_equal(paused, 1);
+    assert_int_equal(f->store->ops->remove_job(f->store, "a"), 0);
+    assert_int_equal(f->store->ops->count_by_state(f->store, &scheduled, &paused), 0);
+    assert_int_equal(scheduled, 1);
+    assert_int_equal(paused, 1);
+}
+
 #define BOTH(t)                                                         \
     cmocka_unit_test_setup_teardown(t, setup_memory, teardown),         \
             cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
@@ -1003,6 +1029,7 @@ int main(void)
         BOTH(test_store_list_runs_filters),
         BOTH(test_store_finish_run_and_max_instances),
         BOTH(test_store_prune_runs),
+        BOTH(test_store_count_by_state),
         SQLITE(test_sqlite_restart_keeps_jobs),
         SQLITE(test_sqlite_running_runs_are_lost_on_reopen),
         SQLITE(test_sqlite_finishes_are_written_by_close),
