@@ -56,16 +56,25 @@ static int opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, i
     return 0;
 }
 
+/*
+ * overlap: "skip" (APScheduler's behaviour). "queue" and "replace" are named
+ * by the API but not implemented yet: they are refused, so that no job is
+ * stored with a policy the scheduler would not follow.
+ */
 static int read_overlap(const json_t *obj, int *out, struct chime_diag *diag)
 {
     const json_t *v = json_object_get(obj, "overlap");
     if (!v || json_is_null(v))
         return 0;
     for (size_t i = 0; json_is_string(v) && i < N_OVERLAP; i++) {
-        if (strcmp(json_string_value(v), overlap_names[i]) == 0) {
-            *out = (int)i;
-            return 0;
-        }
+        if (strcmp(json_string_value(v), overlap_names[i]) != 0)
+            continue;
+        if (i != CHIME_OVERLAP_SKIP)
+            return chime_diag_set(diag, CHIME_EINVAL, "overlap",
+                                  "overlap '%s' is not supported yet; only 'skip'",
+                                  overlap_names[i]);
+        *out = (int)i;
+        return 0;
     }
     return chime_diag_set(diag, CHIME_EINVAL, "overlap",
                           "overlap must be one of 'skip', 'queue', 'replace'");

@@ -44,6 +44,7 @@ void chime_run_init(struct chime_run *run)
     run->cause = CHIME_CAUSE_SCHEDULE;
     run->attempt = 1;
     run->exit_code = CHIME_RUN_NO_EXIT_CODE;
+    run->retry_at = CHIME_UTIME_NONE;
 }
 
 void chime_run_release(struct chime_run *run)

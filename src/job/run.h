@@ -45,6 +45,10 @@ struct chime_run {
     char *output;         /* NULL or output tail */
     int exit_code;        /* a command's exit status, or CHIME_RUN_NO_EXIT_CODE */
     int http_status;      /* a webhook's final HTTP status, or 0 = none */
+    /* Set by the scheduler on a failed or timed-out run that is retried: when the
+     * next attempt is due. finish_run records that retry with the outcome, in the
+     * same step. CHIME_UTIME_NONE otherwise (never stored in the run record). */
+    chime_utime retry_at;
 };
 
 #define CHIME_RUN_NO_EXIT_CODE (-1)

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "base/base.h"
 #include "sched/sched_internal.h"
@@ -132,11 +133,12 @@ static void log_unrecorded(const struct chime_run *run, int rc)
                run->job_id, chime_run_status_name(run->status), chime_strerror(rc));
 }
 
-/* Counts a recorded run and tells the listeners. */
+/* Counts a recorded run and tells the listeners (and the loop, of a retry it asked for). */
 static void announce_final(struct chime_sched *sched, struct chime__sched_item *item,
                            int64_t duration_us)
 {
     struct chime_run *run = &item->claim.run;
+    chime__sched_wake_if_before(sched, run->retry_at);
     enum chime_sched_event_kind kind;
     if (run->status == CHIME_RUN_SUCCEEDED) {
         kind = CHIME_EVENT_RUN_SUCCEEDED;
@@ -219,6 +221,26 @@ out_unlock:
     pthread_mutex_unlock(&sched->fin_mu);
 }
 
+static double random_unit(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+        return 0.5;
+    return (double)v / 4294967296.0;
+}
+
+/* A failed or timed-out attempt of a job with retries left asks for the next one. */
+static void plan_retry(struct chime_sched *sched, const struct chime_job *job,
+                       struct chime_run *run)
+{
+    (void)sched;
+    bool failed = run->status == CHIME_RUN_FAILED || run->status == CHIME_RUN_TIMED_OUT;
+    if (!failed || job->broken || run->attempt > job->policy.retries)
+        return;
+    double draw = job->policy.retry_jitter_s > 0 ? random_unit() : 0.0;
+    run->retry_at = run->finished + chime_job_retry_delay_us(&job->policy, run->attempt + 1, draw);
+}
+
 /* The CAS comes first: once the stopper has abandoned the item (and copied its
  * run), the worker must neither write the run nor touch the store. */
 static void finish_item(struct chime_sched *sched, struct chime__sched_item *item,
@@ -233,6 +255,7 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
         run->exit_code = out->has_exit_code ? out->exit_code : CHIME_RUN_NO_EXIT_CODE;
         run->http_status = out->http_status;
         run->finished = chime_clock_now(sched->clock);
+        plan_retry(sched, &item->claim.job, run);
         chime__free(run->error);
         chime__free(run->output);
         run->error = out->error;

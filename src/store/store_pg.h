@@ -34,7 +34,9 @@
     X(PG_CLAIM_SELECT)        \
     X(PG_CLAIM_ONE)           \
     X(PG_CLAIM_WRITE)         \
-    X(PG_FINISH_RUNS)
+    X(PG_FINISH_RUNS)         \
+    X(PG_CLAIM_RETRIES)       \
+    X(PG_NEXT_RETRY)
 
 enum pg_stmt {
 #define CHIME__PG_STMT_ENUM(name) name,
@@ -146,6 +148,9 @@ int chime__pg_claim_due(struct chime_store *store, const struct chime_claim_requ
                         struct chime_claim_batch *out);
 int chime__pg_claim_now(struct chime_store *store, const char *id,
                         const struct chime_claim_request *req, struct chime_claim_batch *out);
+int chime__pg_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
+                            struct chime_claim_batch *out);
+int chime__pg_next_retry(struct chime_store *store, chime_utime *out);
 
 /* --- runs (store_pg_runs.c) --- */
 int chime__pg_finish_runs(struct chime_store *store, const struct chime_run *const *runs, size_t n,

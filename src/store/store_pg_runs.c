@@ -53,16 +53,20 @@ static json_t *code_json(bool present, int code)
     return present ? json_integer(code) : json_null();
 }
 
-static json_t *finish_rows(const struct chime_run *const *runs, size_t n)
+/* The finish rows; a retry's due time goes to the database's clock (offset_us). */
+static json_t *finish_rows(const struct chime_run *const *runs, size_t n, int64_t offset_us)
 {
     json_t *rows = json_array();
     for (size_t i = 0; rows && i < n; i++) {
         const struct chime_run *r = runs[i];
-        json_t *row = json_pack("{s:I,s:s,s:o,s:o,s:s?,s:s?,s:o,s:o}", "i", (json_int_t)r->id, "st",
-                                chime_run_status_name(r->status), "t0", times_json(r->started),
-                                "t1", times_json(r->finished), "e", r->error, "o", r->output, "x",
-                                code_json(r->exit_code >= 0, r->exit_code), "h",
-                                code_json(r->http_status > 0, r->http_status));
+        bool retry = r->retry_at != CHIME_UTIME_NONE;
+        json_t *row =
+                json_pack("{s:I,s:s,s:o,s:o,s:s?,s:s?,s:o,s:o,s:o}", "i", (json_int_t)r->id, "st",
+                          chime_run_status_name(r->status), "t0", times_json(r->started), "t1",
+                          times_json(r->finished), "e", r->error, "o", r->output, "x",
+                          code_json(r->exit_code >= 0, r->exit_code), "h",
+                          code_json(r->http_status > 0, r->http_status), "ra",
+                          retry ? json_integer(r->retry_at + offset_us) : json_null());
         if (!row || json_array_append_new(rows, row) != 0) {
             json_decref(rows);
             return NULL;
@@ -90,7 +94,7 @@ static char *id_array(const struct chime_run *const *runs, size_t n)
 static int write_finishes(struct pg_store *ps, const struct chime_run *const *runs, size_t n,
                           bool *found)
 {
-    json_t *rows = finish_rows(runs, n);
+    json_t *rows = finish_rows(runs, n, (int64_t)atomic_load(&ps->offset_us));
     char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
     char *ids = text ? id_array(runs, n) : NULL;
     json_decref(rows);

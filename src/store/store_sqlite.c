@@ -68,6 +68,7 @@ static void sqlite_close(struct chime_store *store)
     sqlite3_close(ss->db);
     chime__index_release(&ss->idx);
     chime__run_set_release(&ss->running);
+    chime__retry_list_release(&ss->retries);
     chime__free(ss->pending);
     pthread_cond_destroy(&ss->idle);
     pthread_mutex_destroy(&ss->ckpt_mu);
@@ -172,6 +173,7 @@ static int sqlite_remove_job(struct chime_store *store, const char *id)
     if (rc == 0) {
         chime__index_unlink(&ss->idx, e);
         chime__index_entry_free(&ss->idx, e);
+        chime__retry_list_drop_job(&ss->retries, id); /* their rows go at the next claim */
     }
 out_unlock:
     pthread_mutex_unlock(&ss->lock);
@@ -252,6 +254,8 @@ static const struct chime_store_ops sqlite_ops = {
     .claim_now = chime__sqlite_claim_now,
     .finish_run = chime__sqlite_finish_run,
     .finish_runs = chime__sqlite_finish_runs,
+    .claim_retries = chime__sqlite_claim_retries,
+    .next_retry = chime__sqlite_next_retry,
     .list_runs = chime__sqlite_list_runs,
     .prune_runs = chime__sqlite_prune_runs,
 };
@@ -322,7 +326,8 @@ int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *
                             sqlite3_errmsg(ss->db));
     if (rc == 0)
         rc = prepare_all(ss, diag);
-    if (rc == 0 && (rc = chime__sqlite_load_jobs(ss)) < 0)
+    if (rc == 0 &&
+        ((rc = chime__sqlite_load_jobs(ss)) < 0 || (rc = chime__sqlite_load_retries(ss)) < 0))
         chime_diag_set(diag, rc, "DATABASE_URL", "loading the jobs failed: %s",
                        rc == CHIME_ENOMEM ? "out of memory" : sqlite3_errmsg(ss->db));
     if (rc == 0 && (rc = chime__sqlite_flusher_start(ss)) < 0)

@@ -52,6 +52,13 @@ static int insert_run(struct sqlite_store *ss, struct chime_run *run, bool *out_
     return 0;
 }
 
+int chime__sqlite_insert_run(struct sqlite_store *ss, struct chime_run *run)
+{
+    bool kept = false;
+    int rc = insert_run(ss, run, &kept);
+    return rc < 0 || !kept ? CHIME_ESTORE : 0;
+}
+
 /* Inserts the n claims at the batch tail, dropping duplicates; counts the kept ones. */
 static int insert_claims(struct sqlite_store *ss, struct chime_claim_batch *out, size_t n,
                          int *out_running)

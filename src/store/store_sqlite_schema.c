@@ -81,6 +81,14 @@ const char *const chime__sqlite_migrations[] = {
     " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000000.0, 'unixepoch') AS created_at,"
     " strftime('%Y-%m-%dT%H:%M:%fZ', updated_at / 1000000.0, 'unixepoch') AS updated_at"
     " FROM jobs;",
+    /* 5: retries waiting to start: the next attempt of a scheduled time, due at due_at. */
+    "CREATE TABLE retries ("
+    " job_id TEXT NOT NULL,"
+    " scheduled_time INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " due_at INTEGER NOT NULL,"
+    " cause TEXT NOT NULL DEFAULT 'schedule',"
+    " PRIMARY KEY (job_id, scheduled_time, attempt));",
 };
 
 const int chime__sqlite_n_migrations =

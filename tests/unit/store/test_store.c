@@ -301,21 +301,127 @@ static void test_store_keeps_run_options(void **state)
     job.policy.retries = 3;
     job.policy.retry_backoff_s = 2;
     job.policy.retry_jitter_s = 1;
-    job.policy.overlap = CHIME_OVERLAP_QUEUE;
     assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
     add(f, "plain", 10);
-    assert_options(f, "opts", 30, 3, 2, 1, CHIME_OVERLAP_QUEUE);
+    assert_options(f, "opts", 30, 3, 2, 1, CHIME_OVERLAP_SKIP);
     assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
-    job.policy.overlap = CHIME_OVERLAP_REPLACE;
     job.policy.retries = 0;
+    job.policy.timeout_s = 7;
     assert_int_equal(f->store->ops->update_job(f->store, &job), 0);
     chime_job_release(&job);
-    assert_options(f, "opts", 30, 0, 2, 1, CHIME_OVERLAP_REPLACE);
+    assert_options(f, "opts", 7, 0, 2, 1, CHIME_OVERLAP_SKIP);
     if (f->sqlite || f->pg) {
         reopen(f);
-        assert_options(f, "opts", 30, 0, 2, 1, CHIME_OVERLAP_REPLACE);
+        assert_options(f, "opts", 7, 0, 2, 1, CHIME_OVERLAP_SKIP);
         assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
     }
+}
+
+static int claim_retries(struct fixture *f, chime_utime now, struct chime_claim_batch *b)
+{
+    struct chime_claim_request req = { now, 0, "node-b", false };
+    memset(b, 0, sizeof(*b));
+    return f->store->ops->claim_retries(f->store, &req, b);
+}
+
+static chime_utime next_retry(struct fixture *f)
+{
+    chime_utime t = CHIME_UTIME_NONE;
+    int rc = f->store->ops->next_retry(f->store, &t);
+    assert_true(rc == 0 || rc == CHIME_ENOENT);
+    return rc == 0 ? t : CHIME_UTIME_NONE;
+}
+
+/* Fails the claimed run, asking for a retry at retry_at. */
+static void fail_with_retry(struct fixture *f, const struct chime_run *run, chime_utime finished,
+                            chime_utime retry_at)
+{
+    struct chime_run done = *run;
+    done.status = CHIME_RUN_FAILED;
+    done.finished = finished;
+    done.error = "boom";
+    done.retry_at = retry_at;
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+}
+
+/* A failed run's retry is stored with its outcome, survives a reopen, and is claimed
+ * once when due as the same scheduled time's next attempt. */
+static void test_store_retry_claimed_when_due(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "r", 10);
+    add(f, "gone", 10);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 2);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+    for (size_t i = 0; i < 2; i++)
+        fail_with_retry(f, &b.claims[i].run, T0 + 11 * SEC, T0 + 15 * SEC);
+    chime_claim_batch_release(&b);
+    assert_int_equal(next_retry(f), T0 + 15 * SEC);
+    assert_int_equal(f->store->ops->remove_job(f->store, "gone"), 0);
+    assert_int_equal(claim_retries(f, T0 + 14 * SEC, &b), 0);
+    assert_int_equal(b.n_claims, 0);
+    chime_claim_batch_release(&b);
+    if (f->sqlite || f->pg) {
+        reopen(f);
+        assert_int_equal(next_retry(f), T0 + 15 * SEC);
+    }
+    assert_int_equal(claim_retries(f, T0 + 15 * SEC, &b), 0);
+    assert_int_equal(b.n_claims, 1); /* the removed job's retry is dropped */
+    struct chime_run *run = &b.claims[0].run;
+    assert_string_equal(run->job_id, "r");
+    assert_int_equal(run->status, CHIME_RUN_RUNNING);
+    assert_int_equal(run->attempt, 2);
+    assert_int_equal(run->scheduled, T0 + 10 * SEC);
+    assert_true(run->id > 0);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+    struct chime_claim_batch again;
+    assert_int_equal(claim_retries(f, T0 + 16 * SEC, &again), 0);
+    assert_int_equal(again.n_claims, 0); /* claimed once */
+    chime_claim_batch_release(&again);
+    /* The attempt counts as a running instance and finishes like any run. */
+    struct chime_run done = *run;
+    done.status = CHIME_RUN_SUCCEEDED;
+    done.finished = T0 + 17 * SEC;
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+    chime_claim_batch_release(&b);
+    struct runs r;
+    list_runs(f, "r", -1, 0, 0, &r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.runs[0].attempt, 2);
+    assert_int_equal(r.runs[0].status, CHIME_RUN_SUCCEEDED);
+    assert_int_equal(r.runs[1].attempt, 1);
+    assert_int_equal(r.runs[1].status, CHIME_RUN_FAILED);
+    runs_release(&r);
+}
+
+/* A retry due while max_instances runs are running is recorded skipped; one past the
+ * misfire grace is recorded missed. */
+static void test_store_retry_skipped_or_missed(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "r", 10);
+    struct chime_claim_batch b, now_b = { 0 };
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    fail_with_retry(f, &b.claims[0].run, T0 + 11 * SEC, T0 + 12 * SEC);
+    struct chime_claim_request req = { T0 + 11 * SEC, 0, NULL, false };
+    assert_int_equal(f->store->ops->claim_now(f->store, "r", &req, &now_b), 0);
+    assert_int_equal(now_b.claims[0].run.status, CHIME_RUN_RUNNING);
+    struct chime_claim_batch rb;
+    assert_int_equal(claim_retries(f, T0 + 12 * SEC, &rb), 0);
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_SKIPPED);
+    assert_string_equal(rb.claims[0].run.error, "max_instances reached");
+    chime_claim_batch_release(&rb);
+    fail_with_retry(f, &now_b.claims[0].run, T0 + 12 * SEC, T0 + 13 * SEC);
+    assert_int_equal(claim_retries(f, T0 + 200 * SEC, &rb), 0); /* grace is 60 s */
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_MISSED);
+    assert_int_equal(rb.claims[0].run.attempt, 2);
+    chime_claim_batch_release(&rb);
+    chime_claim_batch_release(&now_b);
+    chime_claim_batch_release(&b);
 }
 
 static void test_store_add_existing_is_eexist_unless_replace(void **state)
@@ -983,6 +1089,8 @@ int main(void)
         BOTH(test_store_add_get_roundtrip),
         BOTH(test_store_add_existing_is_eexist_unless_replace),
         BOTH(test_store_keeps_run_options),
+        BOTH(test_store_retry_claimed_when_due),
+        BOTH(test_store_retry_skipped_or_missed),
         BOTH(test_store_update_and_remove),
         BOTH(test_store_list_orders_by_next_run_paused_last_and_pages),
         BOTH(test_store_claim_due_creates_runs_and_advances),
