@@ -324,3 +324,20 @@ def test_port_in_use_exits_1_before_any_job_fires(chimed_factory, tmp_path):
     assert p.returncode == 1, (p.returncode, p.stderr[-800:])
     assert str(port).encode() in p.stderr, p.stderr[-800:]
     assert state() == before
+
+
+def test_second_chimed_on_one_sqlite_file_refused(chimed_factory, tmp_path):
+    """Two chimed on one SQLite file would each fire every job: the second
+    exits 1 naming the file, the first keeps serving."""
+    d = chimed_factory()
+    assert d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "interval",
+                                            "trigger_args": {"hours": 1},
+                                            "id": "one"}).status == 200
+    build = os.environ["CHIME_BUILD_DIR"]
+    p = subprocess.run([os.path.join(build, "chimed"), "--port", "0"], cwd=tmp_path,
+                       env=clean_env({"DATABASE_URL": f"sqlite:///{tmp_path}/chime.db"}),
+                       capture_output=True, timeout=30)
+    assert p.returncode == 1, (p.returncode, p.stderr[-800:])
+    assert b"in use by another process" in p.stderr, p.stderr[-800:]
+    assert str(tmp_path / "chime.db").encode() in p.stderr, p.stderr[-800:]
+    assert [j["id"] for j in d.req("GET", "/schedule/jobs").json()] == ["one"]

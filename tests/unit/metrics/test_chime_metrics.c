@@ -9,8 +9,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -220,12 +222,64 @@ static void test_timed_store_over_named_job_stores(void **state)
     chime_metrics_free(m);
 }
 
+/* The timed store has an operation exactly where the store it wraps has one,
+ * for every operation of the table (a new store operation the wrapper did not
+ * learn would silently vanish behind it, as retries once did): the table is
+ * read as the array of function pointers after its name. */
+static void assert_same_ops(const struct chime_store *inner, const struct chime_store *timed)
+{
+    typedef void (*any_fn)(void);
+    size_t n = (sizeof(struct chime_store_ops) - offsetof(struct chime_store_ops, close)) /
+               sizeof(any_fn);
+    const char *a = (const char *)inner->ops + offsetof(struct chime_store_ops, close);
+    const char *b = (const char *)timed->ops + offsetof(struct chime_store_ops, close);
+    for (size_t i = 0; i < n; i++) {
+        any_fn fa, fb;
+        memcpy(&fa, a + i * sizeof(any_fn), sizeof(fa));
+        memcpy(&fb, b + i * sizeof(any_fn), sizeof(fb));
+        if ((fa == NULL) != (fb == NULL))
+            fail_msg("store %s: operation %zu of the table is %s in the timed store",
+                     inner->ops->name, i, fa ? "missing" : "extra");
+    }
+}
+
+static void test_timed_store_keeps_every_operation(void **state)
+{
+    (void)state;
+    struct chime_job_defaults d = defaults();
+    char path[] = "/tmp/chime-test-timed-XXXXXX";
+    assert_non_null(mkdtemp(path));
+    char db[96];
+    snprintf(db, sizeof(db), "%s/t.db", path);
+    const char *urls[] = { "memory://", db };
+    for (size_t u = 0; u < 2; u++) {
+        struct chime_metrics *m;
+        struct chime_store *inner, *store;
+        struct chime_diag diag;
+        chime_diag_clear(&diag);
+        assert_int_equal(chime_metrics_new(&m), 0);
+        assert_int_equal(chime_store_open(urls[u], &d, &inner, &diag), 0);
+        assert_int_equal(chime_metrics_store_wrap(m, inner, NULL, &store), 0);
+        assert_same_ops(inner, store);
+        chime_store_close(store);
+        chime_metrics_free(m);
+    }
+    char f[128];
+    const char *suffix[] = { "", "-wal", "-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(f, sizeof(f), "%s%s", db, suffix[i]);
+        unlink(f);
+    }
+    rmdir(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listener_counts_outcomes_reasons_and_times),
         cmocka_unit_test(test_timed_store_passes_through_and_counts),
         cmocka_unit_test(test_timed_store_over_named_job_stores),
+        cmocka_unit_test(test_timed_store_keeps_every_operation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
