@@ -40,7 +40,7 @@ test-tsan: deps
 	  -DCHIME_SANITIZE=thread $(CMAKE_ARGS)
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 	TSAN_OPTIONS=halt_on_error=1 scripts/with_pg.sh ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) \
-	  -R 'test_(clock|pool|sched|scheduler_embed|time|store|process|webhook|builtin_exec|http|http_watch)$$'
+	  -R 'test_(clock|pool|sched|scheduler_embed|time|store|process|webhook|builtin_exec|http|http_watch|metrics|chime_metrics)$$'
 
 fuzz: deps
 	scripts/fuzz.sh

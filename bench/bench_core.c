@@ -10,6 +10,7 @@
  * lines that bench/run collects; see bench/README.md.
  */
 #include <getopt.h>
+#include <libpq-fe.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -51,6 +52,8 @@ static void usage(FILE *f)
                "  steady   --jobs interval jobs spread over --interval s, run --duration s on\n"
                "           the real clock, report lateness (run start - scheduled) p50/p99/max\n"
                "  restart  build a SQLite file of --jobs jobs, then time open + first claim\n"
+               "  metrics  --workers threads count runs with chimed's metrics listener:\n"
+               "           the cost per run (ns) of /metrics on the run path\n"
                "  timer    no scheduler: a bare timed wait until each of steady's due times\n"
                "           (--jobs per --interval, for --duration), the machine's floor\n"
                "options:\n"
@@ -62,7 +65,8 @@ static void usage(FILE *f)
                "  --duration S      steady: seconds to run (default 30)\n"
                "  --interval S      steady: job interval and start spread (default 10)\n"
                "  --batch N         claims per store call (default: the scheduler's, 256)\n"
-               "  --db PATH         restart: database file (default /tmp/chime-bench-restart.db)\n"
+               "  --db PATH         restart: database file (default /tmp/chime-bench-restart.db);\n"
+               "                    restart --store postgresql://...: that (empty) database instead\n"
                "  --reuse           restart: reuse --db if it already holds the jobs\n"
                "  --metrics         count runs and time the store as chimed does (/metrics)\n"
                "  --help            this text\n");
@@ -599,6 +603,53 @@ static int run_timer(const struct opts *o)
     return 0;
 }
 
+/* ---- metrics: what counting a run costs ---- */
+
+#define METRICS_RUNS 5000000L
+
+/* One worker's share: a started and a succeeded event per run, as the scheduler emits. */
+static void *metrics_worker(void *arg)
+{
+    struct chime_metrics *m = arg;
+    struct chime_run run;
+    chime_run_init(&run);
+    run.job_id = "j";
+    run.scheduled = 1000000;
+    for (long i = 0; i < METRICS_RUNS; i++) {
+        run.started = run.scheduled + i % 5000;
+        run.status = CHIME_RUN_RUNNING;
+        struct chime_sched_event ev = { CHIME_EVENT_RUN_STARTED, "j", NULL, &run, 0 };
+        chime_metrics_on_event(&ev, m);
+        run.status = CHIME_RUN_SUCCEEDED;
+        ev = (struct chime_sched_event){ CHIME_EVENT_RUN_SUCCEEDED, "j", NULL, &run, i % 20000 };
+        chime_metrics_on_event(&ev, m);
+    }
+    return NULL;
+}
+
+/* --workers threads count METRICS_RUNS runs each into one struct chime_metrics (the
+ * listener chimed registers): the cost per run, contention on the shared counters
+ * included. */
+static int run_metrics(const struct opts *o)
+{
+    struct chime_metrics *m;
+    pthread_t threads[64];
+    int n = o->workers < 64 ? o->workers : 64;
+    if (chime_metrics_new(&m) < 0)
+        return 1;
+    int64_t t0 = mono_us();
+    for (int i = 0; i < n; i++)
+        pthread_create(&threads[i], NULL, metrics_worker, m);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    int64_t dt = mono_us() - t0;
+    printf("RESULT runs_counted %ld\n", METRICS_RUNS * n);
+    printf("RESULT ns_per_run_per_thread %.1f\n", (double)dt * 1000.0 / (double)METRICS_RUNS);
+    printf("RESULT runs_counted_per_s %.0f\n", (double)(METRICS_RUNS * n) * 1e6 / (double)dt);
+    chime_metrics_free(m);
+    return 0;
+}
+
 /* ---- restart ---- */
 
 static void restart_body(long i, const void *ctx, char *buf, size_t size)
@@ -712,8 +763,64 @@ static int restart_mark_due(const char *path, chime_utime now)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* ---- restart on PostgreSQL ---- */
+
+static int pg_sql(const char *url, const char *sql)
+{
+    PGconn *conn = PQconnectdb(url);
+    int rc = -1;
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PGresult *res = PQexec(conn, sql);
+        ExecStatusType st = PQresultStatus(res);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+        if (rc)
+            fprintf(stderr, "postgres: %s", PQresultErrorMessage(res));
+        PQclear(res);
+    } else {
+        fprintf(stderr, "postgres: %s", PQerrorMessage(conn));
+    }
+    PQfinish(conn);
+    return rc;
+}
+
+/* The 1,440 templates through the API path, then copied by one INSERT ... SELECT
+ * over generate_series to n rows (ids and names in the row and in its spec), one
+ * in a thousand due now, as the SQLite build. The database must be empty
+ * (bench/run gives every run a fresh one). */
+static int restart_build_pg(const struct opts *o)
+{
+    struct opts t = *o;
+    struct env env;
+    if (env_open(&env, &t) < 0)
+        return -1;
+    long n_templates = o->jobs < 1440 ? o->jobs : 1440;
+    int64_t t0 = mono_us();
+    double rate = add_jobs(&env, n_templates, restart_body, NULL);
+    env_close(&env);
+    char sql[1536];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO jobs (id, name, func, trigger, trigger_args, args, kwargs,"
+             " next_run_time, paused, jobstore, version, created_at, updated_at, spec)"
+             " SELECT lpad(to_hex(g), 32, '0'), 'r' || g, t.func, t.trigger, t.trigger_args,"
+             " t.args, t.kwargs, CASE WHEN g %% 1000 = 0 THEN now() ELSE t.next_run_time END,"
+             " t.paused, t.jobstore, t.version, t.created_at, t.updated_at,"
+             " jsonb_set(jsonb_set(t.spec, '{id}', to_jsonb(lpad(to_hex(g), 32, '0'))),"
+             " '{name}', to_jsonb('r' || g))"
+             " FROM generate_series(1440, %ld) g JOIN jobs t ON t.name = 'r' || (g %% 1440);"
+             "ANALYZE jobs",
+             o->jobs - 1);
+    if (rate < 0 || (o->jobs > 1440 && pg_sql(o->store, sql) < 0))
+        return -1;
+    printf("RESULT build_s %.2f\n", (double)(mono_us() - t0) / 1e6);
+    return 0;
+}
+
 static int run_restart(const struct opts *o)
 {
+    if (!strncmp(o->store, "postgres", 8)) { /* always rebuilt: --reuse is ignored */
+        chime__log_set_level(CHIME_LOG_ERROR);
+        return restart_build_pg(o) < 0 ? 1 : restart_measure(o, o->store);
+    }
     char url[600];
     snprintf(url, sizeof(url), "sqlite:///%s", o->db); /* four slashes for an absolute path */
     chime__log_set_level(CHIME_LOG_ERROR);
@@ -738,6 +845,8 @@ int main(int argc, char **argv)
         return run_memory(&o);
     if (!strcmp(o.mode, "burst"))
         return run_burst(&o);
+    if (!strcmp(o.mode, "metrics"))
+        return run_metrics(&o);
     if (!strcmp(o.mode, "steady"))
         return run_steady(&o);
     if (!strcmp(o.mode, "restart"))

@@ -8,6 +8,7 @@ import { millis, relativeTime, shortTime, triggerWords } from "./words.js";
 const REFRESH_MS = 3000;
 const RUNS_PAGE = 50;
 const OUTPUT_TAIL = 240;
+const OUTPUT_LINES = 8;
 
 const $ = (id) => document.getElementById(id);
 const VIEWS = ["login-view", "jobs-view", "job-view", "nodes-view"];
@@ -195,11 +196,33 @@ function detailRows(job) {
   return rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v === undefined ? "—" : v)]);
 }
 
+// A chime:exec run's output is a JSON object with the tails of stdout and
+// stderr: those are what a reader wants. Any other output is shown as is.
+function outputText(output) {
+  if (!output) return "";
+  try {
+    const o = JSON.parse(output);
+    if (o && typeof o === "object" && ("stdout_tail" in o || "stderr_tail" in o))
+      return `${o.stdout_tail || ""}${o.stderr_tail || ""}`;
+  } catch (e) {
+    // not JSON: plain text from a plugin
+  }
+  return output;
+}
+
+// The last OUTPUT_LINES lines, at most OUTPUT_TAIL characters; hover for all.
+function tailBlock(text, cls) {
+  let tail = text.length > OUTPUT_TAIL ? text.slice(-OUTPUT_TAIL) : text;
+  const lines = tail.split("\n");
+  if (lines.length > OUTPUT_LINES) tail = lines.slice(-OUTPUT_LINES).join("\n");
+  const cut = tail.length < text.length;
+  return h("pre", { class: cls, title: cut ? text : null }, cut ? `…${tail}` : tail);
+}
+
 function outputTail(run) {
-  const text = run.error || run.output || "";
-  if (!text) return h("span", { class: "muted" }, "—");
-  const tail = text.length > OUTPUT_TAIL ? `…${text.slice(-OUTPUT_TAIL)}` : text;
-  return h("pre", { class: run.error ? "error" : "", title: text.length > OUTPUT_TAIL ? text : "" }, tail);
+  const output = outputText(run.output).replace(/\n$/, "");
+  if (!run.error && !output) return h("span", { class: "muted" }, "—");
+  return h("div", {}, run.error ? tailBlock(run.error, "error") : null, output ? tailBlock(output, "out") : null);
 }
 
 function runRow(run) {

@@ -49,9 +49,10 @@ export function renderChart(container, runs) {
     const bar = el("rect", { x: x + (step - width) / 2, y, width, height: H - PAD_B - y, class: `bar ${r.status}` });
     bar.append(el("title", {}, `run ${r.id}: ${r.status}, duration ${millis(r.duration_ms)}, lateness ${millis(r.lateness_ms)}`));
     svg.append(bar);
-    if (r.lateness_ms !== null) late.push(`${(x + step / 2).toFixed(1)},${scale(r.lateness_ms).toFixed(1)}`);
+    if (r.lateness_ms !== null) late.push([x + step / 2, scale(r.lateness_ms)]);
   });
-  if (late.length) svg.append(el("polyline", { points: late.join(" "), class: "late" }));
+  if (late.length > 1) svg.append(el("polyline", { points: late.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "), class: "late" }));
+  for (const [x, y] of late) svg.append(el("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 2.5, class: "late-dot" }));
   legend(svg);
   container.append(svg);
 }

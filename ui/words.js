@@ -112,7 +112,8 @@ export function relativeTime(iso, now = Date.now()) {
 export function millis(ms) {
   if (ms === null || ms === undefined) return "—";
   const v = Number(ms);
-  if (Math.abs(v) < 1000) return `${v.toFixed(v < 10 ? 1 : 0)} ms`;
-  if (Math.abs(v) < 60000) return `${(v / 1000).toFixed(1)} s`;
+  const a = Math.abs(v);
+  if (a < 1000) return `${v.toFixed(a < 1 ? 2 : a < 10 ? 1 : 0)} ms`;
+  if (a < 60000) return `${(v / 1000).toFixed(1)} s`;
   return `${(v / 60000).toFixed(1)} min`;
 }

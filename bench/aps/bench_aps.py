@@ -18,6 +18,12 @@ same keys as the matching bench_core mode, so bench/run can pair them:
                                   a SQLAlchemyJobStore file of N jobs (one in a
                                   thousand due); time from creating the
                                   scheduler to the first run starting
+  restart  --jobs N --store postgresql+psycopg2://...
+                                  the same in that PostgreSQL database
+
+PostgreSQL (--store postgresql+psycopg2://user@/db?host=/socket/dir, Debian's
+python3-psycopg2): the table apscheduler_jobs is dropped first (each run
+starts empty); the engine keeps SQLAlchemy's defaults (a pool of 5).
 
 Both sides get the same settings: 2 worker threads (--workers), misfire
 grace time and coalescing off for the burst (every due time runs once), and
@@ -41,7 +47,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 
 started = 0
 started_lock = threading.Lock()
@@ -64,11 +70,18 @@ def steady_job(base, interval):
     samples.append(now - (base + k * interval))
 
 
+def is_pg(url):
+    return url.startswith("postgresql")
+
+
 def store_of(url):
-    """A SQLAlchemyJobStore on url with chime's SQLite settings (WAL, NORMAL)."""
+    """A SQLAlchemyJobStore on url with chime's SQLite settings (WAL, NORMAL);
+    on PostgreSQL (postgresql+psycopg2://...) the engine's defaults."""
     if url.startswith("memory"):
         return MemoryJobStore()
     engine = create_engine(url)
+    if is_pg(url):
+        return SQLAlchemyJobStore(engine=engine)
 
     @event.listens_for(engine, "connect")
     def pragmas(conn, _record):
@@ -88,6 +101,11 @@ def scheduler_of(args, store, **defaults):
 
 
 def unlink_db(url):
+    if is_pg(url):  # a fresh table in the run's database
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+        engine.dispose()
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -181,8 +199,44 @@ def run_memory(args):
     return 0
 
 
+def restart_rows(state, n):
+    """(id, next_run_time, pickled state) of n copies of state, one in a thousand due."""
+    state["misfire_grace_time"] = None  # a due job runs however late the restart is
+    now = time.time()
+    for i in range(n):
+        state["id"] = "r%d" % i
+        when = now - 1 if (i % 1000) == 0 else now + 86400
+        state["next_run_time"] = datetime.fromtimestamp(when, timezone.utc)
+        yield "r%d" % i, when, pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+
+
+def restart_build_pg(args, url):
+    """The same on PostgreSQL: the table made by the store, rows inserted in batches."""
+    unlink_db(url)
+    sched = scheduler_of(args, store_of(url))
+    sched.start(paused=True)
+    sched.add_job(noop, "cron", minute="*/5", id="template")
+    sched.shutdown(wait=False)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        blob = conn.execute(text("SELECT job_state FROM apscheduler_jobs")).scalar()
+        conn.execute(text("DELETE FROM apscheduler_jobs"))
+        rows = []
+        for jid, when, state in restart_rows(pickle.loads(blob), args.jobs):
+            rows.append({"i": jid, "t": when, "s": state})
+            if len(rows) >= 10000:
+                conn.execute(text("INSERT INTO apscheduler_jobs VALUES (:i, :t, :s)"), rows)
+                rows = []
+        if rows:
+            conn.execute(text("INSERT INTO apscheduler_jobs VALUES (:i, :t, :s)"), rows)
+        conn.execute(text("ANALYZE apscheduler_jobs"))
+    engine.dispose()
+
+
 def restart_build(args):
     """Writes the job file directly: one job's pickled state, copied with new ids."""
+    if is_pg(args.store):
+        return restart_build_pg(args, args.store)
     unlink_db("sqlite:///" + args.db)
     url = "sqlite:///" + args.db
     sched = scheduler_of(args, store_of(url))
@@ -192,15 +246,9 @@ def restart_build(args):
     db = sqlite3.connect(args.db)
     state = pickle.loads(db.execute("SELECT job_state FROM apscheduler_jobs").fetchone()[0])
     db.execute("DELETE FROM apscheduler_jobs")
-    state["misfire_grace_time"] = None  # a due job runs however late the restart is
-    now = time.time()
     rows = []
-    for i in range(args.jobs):
-        state["id"] = "r%d" % i
-        when = now - 1 if (i % 1000) == 0 else now + 86400
-        state["next_run_time"] = datetime.fromtimestamp(when, timezone.utc)
-        rows.append(("r%d" % i, when,
-                     pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
+    for row in restart_rows(state, args.jobs):
+        rows.append(row)
         if len(rows) >= 10000:
             db.executemany("INSERT INTO apscheduler_jobs VALUES (?, ?, ?)", rows)
             rows = []
@@ -217,7 +265,8 @@ def run_restart(args):
     restart_build(args)
     print("RESULT build_s %.2f" % (time.monotonic() - t))
     t0 = time.monotonic()
-    sched = scheduler_of(args, store_of("sqlite:///" + args.db), misfire_grace_time=None)
+    url = args.store if is_pg(args.store) else "sqlite:///" + args.db
+    sched = scheduler_of(args, store_of(url), misfire_grace_time=None)
     sched.start()
     t_open = time.monotonic() - t0
     ok = first_start.wait(120)

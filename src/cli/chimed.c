@@ -149,6 +149,7 @@ static int open_store(struct chimed *d)
         .node = s->node_name,
         .heartbeat_ms = s->heartbeat_s * 1000,
         .node_timeout_ms = s->node_timeout_s * 1000,
+        .wait_for_server = true, /* PostgreSQL down at start-up: wait, /readyz 503 */
     };
     int err = chime_store_open_named(s->database_url, s->jobstores, &d->defaults, &opts,
                                      &d->store, &diag);

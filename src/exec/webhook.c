@@ -365,6 +365,7 @@ static int result_fill(CURL *h, const struct chime_webhook_req *req, CURLcode cc
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
     out->duration_ms = (int64_t)total_us / 1000;
     if (cc != CURLE_OK) {
+        out->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
         out->error = error_format(req, cc, os_errno, errbuf);
         return out->error ? 0 : CHIME_ENOMEM;
     }

@@ -34,6 +34,7 @@ struct chime_webhook_result {
     char *body_tail; /* last CHIME_WEBHOOK_TAIL_BYTES of the body, valid UTF-8; never NULL on 0 */
     int64_t duration_ms; /* whole request, redirects included */
     char *error;         /* NULL when ok, else why ("HTTP 503 (expected 2xx)", ...) */
+    bool timed_out;      /* the timeout expired before the exchange ended */
 };
 
 /**

@@ -301,6 +301,8 @@ static void note_route(struct conn_state *st, const char *url, const char *metho
     unsigned bit = chime__http_method_parse(method);
     st->method_index = bit ? (unsigned)__builtin_ctz(bit) : 7;
     st->route = chime__http_route_find(url, bit);
+    if (st->route == CHIME__HTTP_ROUTE_NONE && chime__http_ui_path(url))
+        st->route = CHIME__HTTP_ROUTE_UI;
 }
 
 /* The first call for a request: what can be answered before reading the body.

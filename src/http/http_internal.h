@@ -47,8 +47,10 @@ struct chime__http_env {
     const struct chime_counter_set *requests; /* HTTP requests by route, method, status */
 };
 
-/* The key of a request in env->requests: route index + 2 (1 = no route),
- * method bit index (7 = other), status code. */
+/* The key of a request in env->requests: route index + 2 (1 = no route,
+ * 0 = the dashboard's files), method bit index (7 = other), status code (> 0). */
+#define CHIME__HTTP_ROUTE_NONE (-1)
+#define CHIME__HTTP_ROUTE_UI   (-2)
 #define CHIME__HTTP_REQ_KEY(route, method_index, status) \
     ((uint32_t)((route) + 2) << 16 | (uint32_t)(method_index) << 10 | ((status)&0x3ffu))
 

@@ -107,6 +107,14 @@ static void list_streamed(const struct chime__http_req *req, struct chime__http_
         return;
     }
     s->env = req->env;
+    /* The first page before the status: a store that fails now (unreachable,
+     * disk error) is a 503 with its detail, not a 200 with a truncated body. */
+    int rc = stream_fill(s);
+    if (rc < 0) {
+        stream_free(s);
+        chime__http_reply_detail(rep, 503, "the jobs could not be listed: %s", chime_strerror(rc));
+        return;
+    }
     rep->status = 200;
     rep->stream = stream_read;
     rep->stream_ctx = s;

@@ -23,7 +23,9 @@ static const char *const method_names[8] = {
 static void write_request(uint32_t key, uint64_t count, void *ctx)
 {
     struct chime_expo *w = ctx;
-    const char *route = chime__http_route_pattern((int)(key >> 16) - 2);
+    int index = (int)(key >> 16) - 2;
+    const char *route = index == CHIME__HTTP_ROUTE_UI ? "dashboard"
+                                                      : chime__http_route_pattern(index);
     const char *method = method_names[(key >> 10) & 7];
     char code[8];
     snprintf(code, sizeof(code), "%u", (unsigned)(key & 0x3ff));
@@ -38,8 +40,8 @@ static void write_request(uint32_t key, uint64_t count, void *ctx)
 static void write_http(struct chime_expo *w, const struct chime_counter_set *requests)
 {
     chime_expo_family(w, "chime_http_requests_total", CHIME_METRIC_COUNTER,
-                      "HTTP requests answered, by route template (unmatched: no route), "
-                      "method and status code.");
+                      "HTTP requests answered, by route template (dashboard: its files; "
+                      "unmatched: no route), method and status code.");
     chime_counter_set_visit(requests, write_request, w);
     chime_expo_family(w, "chime_http_requests_uncounted_total", CHIME_METRIC_COUNTER,
                       "HTTP requests answered but not counted by route (too many label sets).");

@@ -46,7 +46,7 @@ static bool runs_query(const struct chime__http_req *req, struct chime_run_filte
     if (status && chime_run_status_parse(status, &st) < 0) {
         chime__http_reply_detail(rep, 400,
                                  "status must be one of running, succeeded, failed, timed_out, "
-                                 "missed, skipped, lost");
+                                 "missed, skipped, lost, cancelled");
         return false;
     }
     if (status)

@@ -287,10 +287,11 @@ static char *result_json(const struct chime_process_result *res)
     return copy;
 }
 
-static char *result_error(const struct chime_process_result *res, const json_t *bound)
+static char *result_error(const struct chime_process_result *res, const json_t *bound,
+                          int64_t timeout_ms)
 {
     char text[160];
-    double timeout = json_number_value(json_object_get(bound, "timeout"));
+    double timeout = (double)timeout_ms / 1000.0;
     double grace = json_number_value(json_object_get(bound, "kill_grace"));
     if (res->timed_out && res->killed)
         snprintf(text, sizeof(text), "timed out after %g s (SIGTERM, then SIGKILL after %g s)",
@@ -312,7 +313,16 @@ static void fail_with(struct chime_outcome *out, const char *why)
     out->error = chime__strdup(why);
 }
 
-static void run_command(const json_t *bound, struct chime_outcome *out)
+/* The command's time limit: kwargs.timeout, or the job's timeout when that is shorter. */
+static int64_t effective_timeout_ms(const json_t *bound, int64_t job_timeout_ms)
+{
+    int64_t ms = seconds_ms(bound, "timeout");
+    if (job_timeout_ms > 0 && job_timeout_ms < ms)
+        ms = job_timeout_ms;
+    return ms < 1 ? 1 : ms;
+}
+
+static void run_command(const json_t *bound, int64_t job_timeout_ms, struct chime_outcome *out)
 {
     struct command cmd;
     struct chime_process_result res;
@@ -327,11 +337,9 @@ static void run_command(const json_t *bound, struct chime_outcome *out)
             .cwd = json_is_string(cwd) ? json_string_value(cwd) : NULL,
             .stdin_data = json_string_value(in),
             .stdin_len = json_string_length(in),
-            .timeout_ms = seconds_ms(bound, "timeout"),
+            .timeout_ms = effective_timeout_ms(bound, job_timeout_ms),
             .kill_grace_ms = seconds_ms(bound, "kill_grace"),
         };
-        if (spec.timeout_ms < 1)
-            spec.timeout_ms = 1;
         rc = chime_process_run(&spec, &res, &diag);
     }
     command_release(&cmd);
@@ -339,8 +347,11 @@ static void run_command(const json_t *bound, struct chime_outcome *out)
         fail_with(out, diag.message[0] ? diag.message : chime_strerror(rc));
         return;
     }
-    out->error = result_error(&res, bound);
+    out->error = result_error(&res, bound, effective_timeout_ms(bound, job_timeout_ms));
     out->ok = !res.timed_out && res.signal == 0 && res.exit_status == 0;
+    out->timed_out = res.timed_out;
+    out->has_exit_code = res.signal == 0;
+    out->exit_code = res.exit_status;
     out->output = result_json(&res);
     chime_process_result_release(&res);
 }
@@ -354,5 +365,5 @@ void chime__exec_run(const struct chime_call *call, struct chime_outcome *out)
         fail_with(out, diag.message[0] ? diag.message : chime_strerror(rc));
         return;
     }
-    run_command(call->kwargs, out);
+    run_command(call->kwargs, call->timeout_ms, out);
 }

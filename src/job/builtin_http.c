@@ -49,6 +49,9 @@ void chime__http_run(const struct chime_call *call, struct chime_outcome *out)
         out->error = chime__strdup(*diag.message ? diag.message : "chime:http: bad arguments");
         return;
     }
+    /* The job's timeout bounds the exchange when it is shorter than kwargs.timeout. */
+    if (call->timeout_ms > 0 && (double)call->timeout_ms / 1000.0 < req.timeout_s)
+        req.timeout_s = (double)call->timeout_ms / 1000.0;
     int rc = chime__webhook_call(&req, &res);
     if (rc != 0) {
         out->error = chime__strdup(rc == CHIME_ENOMEM ? "chime:http: out of memory"
@@ -56,6 +59,8 @@ void chime__http_run(const struct chime_call *call, struct chime_outcome *out)
         goto out_res;
     }
     out->ok = res.ok;
+    out->http_status = (int)res.status;
+    out->timed_out = res.timed_out;
     out->error = res.error;
     res.error = NULL;
     out->output = result_json(&res);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "job/job_internal.h"
 
 void chime_job_init(struct chime_job *job)
 {
@@ -19,6 +20,7 @@ void chime_job_init(struct chime_job *job)
     job->policy.coalesce = -1;
     job->policy.grace_s = CHIME_GRACE_DEFAULT;
     job->policy.max_instances = -1;
+    chime_job_policy_options_init(&job->policy);
     job->next_run = CHIME_UTIME_NONE;
 }
 
@@ -156,7 +158,8 @@ bool chime_job_equal(const struct chime_job *a, const struct chime_job *b)
            json_text_eq(a->args, b->args) && json_text_eq(a->kwargs, b->kwargs) &&
            str_eq(a->jobstore, b->jobstore) && str_eq(a->broken, b->broken) &&
            a->policy.coalesce == b->policy.coalesce && a->policy.grace_s == b->policy.grace_s &&
-           a->policy.max_instances == b->policy.max_instances && a->next_run == b->next_run &&
+           a->policy.max_instances == b->policy.max_instances &&
+           chime__job_options_equal(&a->policy, &b->policy) && a->next_run == b->next_run &&
            a->paused == b->paused && a->version == b->version && a->created_at == b->created_at &&
            a->updated_at == b->updated_at && trigger_eq(a->trigger, b->trigger);
 }

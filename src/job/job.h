@@ -19,10 +19,27 @@
 #define CHIME_GRACE_UNLIMITED (-2) /* APScheduler's misfire_grace_time=None */
 #define CHIME_GRACE_DEFAULT   (-1)
 
+/* What a job does when it comes due while an instance of it runs (max_instances reached). */
+enum chime_overlap {
+    CHIME_OVERLAP_SKIP = 0, /* the new run is recorded skipped (APScheduler's behaviour) */
+    CHIME_OVERLAP_QUEUE,    /* the new run starts once a running one ends */
+    CHIME_OVERLAP_REPLACE,  /* the running one is cancelled, then the new one starts */
+};
+
+#define CHIME_RETRY_BACKOFF_DEFAULT_S 10
+#define CHIME_JOB_TIMEOUT_MAX_S       (30 * 86400)
+#define CHIME_JOB_RETRIES_MAX         100
+#define CHIME_RETRY_DELAY_MAX_S       86400
+
 struct chime_job_policy {
     int coalesce;      /* 1 / 0, or -1 = default */
     int64_t grace_s;   /* misfire grace in seconds, CHIME_GRACE_DEFAULT or CHIME_GRACE_UNLIMITED */
     int max_instances; /* >= 1, or -1 = default (1) */
+    int32_t timeout_s; /* a run's time limit, 0 = none */
+    int32_t retries;   /* extra attempts after a failed or timed-out run */
+    int32_t retry_backoff_s; /* delay before attempt 2; doubles for each further attempt */
+    int32_t retry_jitter_s;  /* up to this much random delay added to each retry */
+    int overlap;             /* enum chime_overlap */
 };
 
 struct chime_job {
@@ -58,6 +75,18 @@ struct chime_job_defaults {
     int max_instances;             /* 1 */
     const struct chime_zone *zone; /* SCHEDULER_TIMEZONE, else host local */
 };
+
+/** The run options' defaults: no timeout, no retries, 10 s backoff, no jitter, skip. */
+void chime_job_policy_options_init(struct chime_job_policy *p);
+/** "skip", "queue", "replace"; NULL for an out-of-range value. */
+const char *chime_overlap_name(int overlap);
+/**
+ * The delay before attempt `next_attempt` (2 for the first retry) in
+ * microseconds: retry_backoff_s * 2^(next_attempt - 2), at most
+ * CHIME_RETRY_DELAY_MAX_S, plus jitter_draw (0..1) * retry_jitter_s.
+ */
+int64_t chime_job_retry_delay_us(const struct chime_job_policy *p, int next_attempt,
+                                 double jitter_draw);
 
 /* Effective policies (defaults applied). */
 bool chime_job_coalesce(const struct chime_job *job, const struct chime_job_defaults *d);

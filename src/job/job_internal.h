@@ -9,6 +9,15 @@
 
 /* Reads coalesce, misfire_grace_time, max_instances of obj (request spelling). */
 int chime__job_read_policy(const json_t *obj, struct chime_job_policy *p, struct chime_diag *diag);
+/* Reads timeout, retries, retry_backoff, retry_jitter, overlap of obj (job_options.c);
+ * absent or null = the default. 0 or CHIME_EINVAL with diag naming the field. */
+int chime__job_read_options(const json_t *obj, struct chime_job_policy *p,
+                            struct chime_diag *diag);
+/* Sets the options that differ from their defaults on o (0, or non-0 on OOM). */
+int chime__job_set_options(json_t *o, const struct chime_job_policy *p);
+/* Appends the same as ,"key":value text. 0 or CHIME_ENOMEM. */
+int chime__job_put_options(struct chime_text *t, const struct chime_job_policy *p);
+bool chime__job_options_equal(const struct chime_job_policy *a, const struct chime_job_policy *b);
 /* Checks an id (NULL = none given) and a name (NULL = none given). */
 int chime__job_check_id_name(const char *id, const char *name, struct chime_diag *diag);
 /* Optional / required string members (absent or null = NULL). */

@@ -99,7 +99,8 @@ int chime__job_check_id_name(const char *id, const char *name, struct chime_diag
 /*
  * The run policies, as the request spells them: absent = the scheduler's
  * default; misfire_grace_time null = unlimited (APS-COMPAT: None), a positive
- * integer otherwise; coalesce a bool; max_instances an integer >= 1.
+ * integer otherwise; coalesce a bool; max_instances an integer >= 1; then
+ * the run options (job_options.c).
  */
 int chime__job_read_policy(const json_t *obj, struct chime_job_policy *p, struct chime_diag *diag)
 {
@@ -125,7 +126,7 @@ int chime__job_read_policy(const json_t *obj, struct chime_job_policy *p, struct
                               "max_instances must be an integer >= 1");
     if (m)
         p->max_instances = (int)json_integer_value(m);
-    return 0;
+    return chime__job_read_options(obj, p, diag);
 }
 
 /* func, trigger, name, id, jobstore: the string fields. */

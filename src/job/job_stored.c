@@ -43,7 +43,7 @@ static int set_policy(json_t *o, const struct chime_job_policy *p)
         rc |= json_object_set_new(o, "misfire_grace_time", json_integer(p->grace_s));
     if (p->max_instances >= 1)
         rc |= json_object_set_new(o, "max_instances", json_integer(p->max_instances));
-    return rc;
+    return rc | chime__job_set_options(o, p);
 }
 
 static int set_trigger(json_t *o, const struct chime_trigger *trigger)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "job/job_internal.h"
 #include "time/tz.h"
 
 int chime_text_append(struct chime_text *t, const char *s, size_t n)
@@ -186,7 +187,7 @@ static int put_policy(struct chime_text *t, const struct chime_job_policy *p)
         rc = put_int(t, p->grace_s);
     if (rc == 0 && p->max_instances >= 1 && (rc = put_key(t, "max_instances")) == 0)
         rc = put_int(t, p->max_instances);
-    return rc;
+    return rc ? rc : chime__job_put_options(t, p);
 }
 
 /* id .. trigger_args. */

@@ -20,6 +20,7 @@ struct chime_call {
     int attempt;          /* 1 for the first attempt */
     const json_t *args;   /* JSON array */
     const json_t *kwargs; /* JSON object, defaults of declared parameters filled in */
+    int64_t timeout_ms;   /* the job's time limit for a run (its `timeout`), 0 = none */
 };
 
 /* What it hands back. Strings are owned by the outcome (chime__malloc'd). */
@@ -27,6 +28,10 @@ struct chime_outcome {
     bool ok;
     char *error;  /* why it failed, or NULL */
     char *output; /* tail of what it printed/returned, or NULL */
+    bool timed_out;     /* it failed because its time ran out (run status timed_out) */
+    bool has_exit_code; /* a command exited: exit_code is its status */
+    int exit_code;
+    int http_status; /* a webhook's final HTTP status, or 0 = none */
 };
 
 typedef void (*chime_func_fn)(const struct chime_call *call, struct chime_outcome *out);

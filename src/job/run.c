@@ -43,6 +43,8 @@ void chime_run_init(struct chime_run *run)
     run->status = CHIME_RUN_RUNNING;
     run->cause = CHIME_CAUSE_SCHEDULE;
     run->attempt = 1;
+    run->exit_code = CHIME_RUN_NO_EXIT_CODE;
+    run->retry_at = CHIME_UTIME_NONE;
 }
 
 void chime_run_release(struct chime_run *run)
@@ -117,6 +119,10 @@ json_t *chime_run_to_json(const struct chime_run *run)
     rc |= json_object_set_new(o, "node", str_json(run->node));
     rc |= json_object_set_new(o, "error", str_json(run->error));
     rc |= json_object_set_new(o, "output", str_json(run->output));
+    rc |= json_object_set_new(o, "exit_code",
+                              run->exit_code >= 0 ? json_integer(run->exit_code) : json_null());
+    rc |= json_object_set_new(o, "http_status",
+                              run->http_status > 0 ? json_integer(run->http_status) : json_null());
     rc |= json_object_set_new(o, "lateness_ms", ms_json(run->scheduled, run->started));
     rc |= json_object_set_new(o, "duration_ms", ms_json(run->started, run->finished));
     if (rc) {

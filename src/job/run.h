@@ -16,7 +16,8 @@
     X(TIMED_OUT, "timed_out")                                                                      \
     X(MISSED, "missed")                                                                            \
     X(SKIPPED, "skipped")                                                                          \
-    X(LOST, "lost")
+    X(LOST, "lost")                                                                                \
+    X(CANCELLED, "cancelled")
 
 enum chime_run_status {
 #define CHIME__RUN_ENUM(name, text) CHIME_RUN_##name,
@@ -42,7 +43,15 @@ struct chime_run {
     char *node;           /* node name that ran it (NULL = this process) */
     char *error;          /* NULL or why it failed / was missed / skipped */
     char *output;         /* NULL or output tail */
+    int exit_code;        /* a command's exit status, or CHIME_RUN_NO_EXIT_CODE */
+    int http_status;      /* a webhook's final HTTP status, or 0 = none */
+    /* Set by the scheduler on a failed or timed-out run that is retried: when the
+     * next attempt is due. finish_run records that retry with the outcome, in the
+     * same step. CHIME_UTIME_NONE otherwise (never stored in the run record). */
+    chime_utime retry_at;
 };
+
+#define CHIME_RUN_NO_EXIT_CODE (-1)
 
 /** "running", "succeeded", ...; NULL for an out-of-range value. */
 const char *chime_run_status_name(enum chime_run_status status);
@@ -52,7 +61,8 @@ int chime_run_status_parse(const char *name, enum chime_run_status *out);
 void chime_run_init(struct chime_run *run);
 void chime_run_release(struct chime_run *run);
 int chime_run_copy(struct chime_run *dst, const struct chime_run *src);
-/** The run as the API shows it (times RFC 3339 UTC, lateness_ms, duration_ms). */
+/** The run as the API shows it (times RFC 3339 UTC, lateness_ms, duration_ms,
+ * exit_code and http_status null when unset). */
 json_t *chime_run_to_json(const struct chime_run *run);
 
 #endif /* CHIME_JOB_RUN_H */

@@ -11,8 +11,8 @@
 #include "job/fire.h"
 #include "metrics/chime_metrics.h"
 
-#define MS(x) ((int64_t)((x) * 1000.0))
-#define S(x)  ((int64_t)((x) * 1000000.0))
+#define MS(x) ((int64_t)((x)*1000.0))
+#define S(x)  ((int64_t)((x)*1000000.0))
 
 static const int64_t lateness_bounds[] = { MS(1),   MS(2.5), MS(5),   MS(10), MS(25), MS(50),
                                            MS(100), MS(250), MS(500), S(1),   S(2.5), S(5),
@@ -98,8 +98,9 @@ static void write_runs(struct chime_expo *w, const struct chime_metrics *m,
                        const struct chime_store_stats *stats)
 {
     chime_expo_family(w, "chime_runs_total", CHIME_METRIC_COUNTER,
-                      "Run records finished by this node, by outcome (lost includes the runs "
-                      "of dead nodes this node marked lost).");
+                      "Run records finished by this node, by outcome (lost includes the runs a "
+                      "previous chimed left running, found at start-up, and the runs of dead "
+                      "nodes this node marked lost).");
     for (int s = CHIME_RUN_SUCCEEDED; s < CHIME_METRICS_N_STATUS; s++) {
         struct chime_label l = { "status", chime_run_status_name((enum chime_run_status)s) };
         uint64_t n = m ? chime_counter_get(&m->runs[s]) : 0;

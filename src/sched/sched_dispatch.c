@@ -7,7 +7,9 @@
  * are recorded, never dropped; items still running when the shutdown grace
  * ends are recorded LOST by the stopper and left to their worker.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "base/base.h"
 #include "sched/sched_internal.h"
@@ -61,6 +63,7 @@ static void invoke_item(struct chime_sched *sched, struct chime__sched_item *ite
             .run_id = item->claim.run.id,
             .scheduled = item->claim.run.scheduled,
             .attempt = item->claim.run.attempt,
+            .timeout_ms = (int64_t)job->policy.timeout_s * 1000,
             .args = args,
             .kwargs = bound,
         };
@@ -130,11 +133,12 @@ static void log_unrecorded(const struct chime_run *run, int rc)
                run->job_id, chime_run_status_name(run->status), chime_strerror(rc));
 }
 
-/* Counts a recorded run and tells the listeners. */
+/* Counts a recorded run and tells the listeners (and the loop, of a retry it asked for). */
 static void announce_final(struct chime_sched *sched, struct chime__sched_item *item,
                            int64_t duration_us)
 {
     struct chime_run *run = &item->claim.run;
+    chime__sched_wake_if_before(sched, run->retry_at);
     enum chime_sched_event_kind kind;
     if (run->status == CHIME_RUN_SUCCEEDED) {
         kind = CHIME_EVENT_RUN_SUCCEEDED;
@@ -217,6 +221,26 @@ out_unlock:
     pthread_mutex_unlock(&sched->fin_mu);
 }
 
+static double random_unit(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+        return 0.5;
+    return (double)v / 4294967296.0;
+}
+
+/* A failed or timed-out attempt of a job with retries left asks for the next one. */
+static void plan_retry(struct chime_sched *sched, const struct chime_job *job,
+                       struct chime_run *run)
+{
+    (void)sched;
+    bool failed = run->status == CHIME_RUN_FAILED || run->status == CHIME_RUN_TIMED_OUT;
+    if (!failed || job->broken || run->attempt > job->policy.retries)
+        return;
+    double draw = job->policy.retry_jitter_s > 0 ? random_unit() : 0.0;
+    run->retry_at = run->finished + chime_job_retry_delay_us(&job->policy, run->attempt + 1, draw);
+}
+
 /* The CAS comes first: once the stopper has abandoned the item (and copied its
  * run), the worker must neither write the run nor touch the store. */
 static void finish_item(struct chime_sched *sched, struct chime__sched_item *item,
@@ -225,8 +249,13 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
     struct chime_run *run = &item->claim.run;
     int expected = CHIME__ITEM_RUNNING;
     if (atomic_compare_exchange_strong(&item->state, &expected, CHIME__ITEM_FINISHING)) {
-        run->status = out->ok ? CHIME_RUN_SUCCEEDED : CHIME_RUN_FAILED;
+        run->status = out->ok          ? CHIME_RUN_SUCCEEDED
+                      : out->timed_out ? CHIME_RUN_TIMED_OUT
+                                       : CHIME_RUN_FAILED;
+        run->exit_code = out->has_exit_code ? out->exit_code : CHIME_RUN_NO_EXIT_CODE;
+        run->http_status = out->http_status;
         run->finished = chime_clock_now(sched->clock);
+        plan_retry(sched, &item->claim.job, run);
         chime__free(run->error);
         chime__free(run->output);
         run->error = out->error;
@@ -237,6 +266,27 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
         return;
     }
     item_done(item);
+}
+
+/*
+ * A function that runs inside chimed (a built-in, a plugin) cannot be
+ * interrupted safely: one that returns after the job's timeout is recorded
+ * timed_out, whatever it answered. Commands and webhooks are stopped at the
+ * limit by their runners (they get it in the call).
+ */
+static void check_time_limit(const struct chime_job *job, int64_t duration_us,
+                             struct chime_outcome *out)
+{
+    int64_t limit_us = (int64_t)job->policy.timeout_s * CHIME_USEC_PER_SEC;
+    if (limit_us <= 0 || out->timed_out || duration_us <= limit_us)
+        return;
+    char text[160];
+    snprintf(text, sizeof(text), "timed out: ran %.3f s, the job's timeout is %d s",
+             (double)duration_us / 1e6, (int)job->policy.timeout_s);
+    out->ok = false;
+    out->timed_out = true;
+    chime__free(out->error);
+    out->error = chime__strdup(text);
 }
 
 static void run_one(struct chime_sched *sched, struct chime__sched_item *item)
@@ -250,6 +300,7 @@ static void run_one(struct chime_sched *sched, struct chime__sched_item *item)
     struct chime_outcome out = { 0 };
     invoke_item(sched, item, &out);
     int64_t duration_us = chime_clock_mono(sched->clock) - t0;
+    check_time_limit(&item->claim.job, duration_us, &out);
     finish_item(sched, item, &out, duration_us);
     chime_outcome_release(&out);
 }

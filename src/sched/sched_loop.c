@@ -30,6 +30,14 @@ static int claim_once(struct chime_sched *sched, size_t *out_n)
         .store_clock = sched->clock == chime_clock_system(),
     };
     int rc = sched->store->ops->claim_due(sched->store, &req, &batch);
+    if (sched->store->ops->claim_retries) {
+        size_t n_due = batch.n_claims;
+        int rrc = sched->store->ops->claim_retries(sched->store, &req, &batch);
+        if (rrc < 0)
+            chime__log(CHIME_LOG_ERROR, "claiming due retries failed: %s", chime_strerror(rrc));
+        if (batch.n_claims > n_due)
+            rc = 0;
+    }
     *out_n = batch.n_claims;
     if (rc < 0)
         chime__log(CHIME_LOG_ERROR, "claiming due jobs failed: %s", chime_strerror(rc));
@@ -96,14 +104,17 @@ static void wait_until(struct chime_sched *sched, chime_utime due)
 
 static chime_utime next_due_or_max(struct chime_sched *sched)
 {
-    chime_utime due;
+    chime_utime due, retry;
     int rc = sched->store->ops->next_due(sched->store, &due);
     if (rc == CHIME_ENOENT)
-        return INT64_MAX;
-    if (rc < 0) {
+        due = INT64_MAX;
+    else if (rc < 0) {
         chime__log(CHIME_LOG_ERROR, "reading the next due time failed: %s", chime_strerror(rc));
-        return INT64_MAX; /* retried after max_wait_ms */
+        due = INT64_MAX; /* retried after max_wait_ms */
     }
+    if (sched->store->ops->next_retry && sched->store->ops->next_retry(sched->store, &retry) == 0 &&
+        retry < due)
+        due = retry;
     return due;
 }
 

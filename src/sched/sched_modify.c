@@ -12,9 +12,10 @@
 #include "sched/sched_internal.h"
 
 static const char *const patchable[] = {
-    "name",          "func",   "trigger",  "trigger_args",
-    "args",          "kwargs", "coalesce", "misfire_grace_time",
-    "max_instances",
+    "name",          "func",    "trigger",  "trigger_args",
+    "args",          "kwargs",  "coalesce", "misfire_grace_time",
+    "max_instances", "timeout", "retries",  "retry_backoff",
+    "retry_jitter",  "overlap",
 };
 
 static int check_keys(const json_t *patch, struct chime_diag *diag)
@@ -61,6 +62,22 @@ static json_t *patched_request(const struct chime_job *job, const json_t *patch)
     return body;
 }
 
+/* The run options the patch does not name stay as they were (null resets one). */
+static void keep_unpatched_options(struct chime_job_policy *p, const struct chime_job_policy *old,
+                                   const json_t *patch)
+{
+    if (!json_object_get(patch, "timeout"))
+        p->timeout_s = old->timeout_s;
+    if (!json_object_get(patch, "retries"))
+        p->retries = old->retries;
+    if (!json_object_get(patch, "retry_backoff"))
+        p->retry_backoff_s = old->retry_backoff_s;
+    if (!json_object_get(patch, "retry_jitter"))
+        p->retry_jitter_s = old->retry_jitter_s;
+    if (!json_object_get(patch, "overlap"))
+        p->overlap = old->overlap;
+}
+
 /* Carries over from old what the patch does not change. */
 static void keep_unpatched(struct chime_job *job, const struct chime_job *old, const json_t *patch,
                            chime_utime now)
@@ -71,6 +88,7 @@ static void keep_unpatched(struct chime_job *job, const struct chime_job *old, c
         job->policy.grace_s = old->policy.grace_s;
     if (!json_object_get(patch, "max_instances"))
         job->policy.max_instances = old->policy.max_instances;
+    keep_unpatched_options(&job->policy, &old->policy, patch);
     bool new_trigger = json_object_get(patch, "trigger") || json_object_get(patch, "trigger_args");
     if (!new_trigger)
         job->next_run = old->next_run;

@@ -64,6 +64,11 @@ static void entry_fill_fields(struct chime__index_entry *e, const struct chime_j
     e->grace_s = job->policy.grace_s;
     e->max_instances = job->policy.max_instances;
     e->coalesce = (int8_t)job->policy.coalesce;
+    e->timeout_s = job->policy.timeout_s;
+    e->retries = job->policy.retries;
+    e->retry_backoff_s = job->policy.retry_backoff_s;
+    e->retry_jitter_s = job->policy.retry_jitter_s;
+    e->overlap = (int8_t)job->policy.overlap;
     e->paused = job->paused;
     e->n_running = 0;
     e->heap_pos = CHIME_HEAP_NOPOS;
@@ -142,6 +147,11 @@ void chime__index_entry_view(const struct chime__index_entry *e, struct chime_jo
     out->policy.coalesce = e->coalesce;
     out->policy.grace_s = e->grace_s;
     out->policy.max_instances = e->max_instances;
+    out->policy.timeout_s = e->timeout_s;
+    out->policy.retries = e->retries;
+    out->policy.retry_backoff_s = e->retry_backoff_s;
+    out->policy.retry_jitter_s = e->retry_jitter_s;
+    out->policy.overlap = e->overlap;
     out->next_run = e->next_run;
     out->paused = e->paused;
     out->broken = e->broken;

@@ -43,10 +43,15 @@ struct chime__index_entry {
     int64_t grace_s;
     int32_t max_instances;
     int32_t n_running; /* RUNNING runs of this job */
+    int32_t timeout_s; /* the run options (struct chime_job_policy) */
+    int32_t retries;
+    int32_t retry_backoff_s;
+    int32_t retry_jitter_s;
     uint32_t heap_pos; /* CHIME_HEAP_NOPOS when not scheduled */
     uint32_t hash;
     uint32_t off[CHIME_IDX_N_STR]; /* offsets into strings[] */
     int8_t coalesce;
+    int8_t overlap;
     bool paused;
     char strings[]; /* id, then the others at off[] */
 };

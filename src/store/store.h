@@ -116,7 +116,9 @@ struct chime_store_ops {
      * to out (or SKIPPED when max_instances are running). ENOENT. */
     int (*claim_now)(struct chime_store *store, const char *id,
                      const struct chime_claim_request *req, struct chime_claim_batch *out);
-    /* Records the outcome of a RUNNING run (status, finished, error, output);
+    /* Records the outcome of a RUNNING run (status, finished, error, output, exit_code,
+     * http_status) and, when run->retry_at is set, the retry it asks for: attempt + 1
+     * of the same scheduled time, due at retry_at (claimed by claim_retries);
      * CHIME_ENOENT when run->id is not a running run of this store (finished twice).
      * SQLite queues the row update (group commit, written within milliseconds,
      * by the next claim or read of the history, and at close). */
@@ -127,6 +129,13 @@ struct chime_store_ops {
      * error (the other runs are still recorded). */
     int (*finish_runs)(struct chime_store *store, const struct chime_run *const *runs, size_t n,
                        int *out_rcs);
+    /* Claims retries due by req->now (at most req->limit): each becomes a run record of its
+     * attempt, RUNNING (or MISSED beyond the misfire grace, SKIPPED at max_instances),
+     * appended to out; a retry of a job that is gone is dropped. Atomic as claim_due. */
+    int (*claim_retries)(struct chime_store *store, const struct chime_claim_request *req,
+                         struct chime_claim_batch *out);
+    /* The earliest due time of a waiting retry; ENOENT when none. */
+    int (*next_retry)(struct chime_store *store, chime_utime *out);
     int (*list_runs)(struct chime_store *store, const struct chime_run_filter *filter,
                      chime_run_visit_fn visit, void *ctx);
     /* Deletes finished runs older than before, and beyond keep_per_job per job (0 = no cap). */
@@ -168,6 +177,10 @@ struct chime_store_options {
     const char *node;        /* this node's name (NULL: the host name) */
     int64_t heartbeat_ms;    /* 0: 1000 */
     int64_t node_timeout_ms; /* a node silent this long is dead; 0: 3000 */
+    /* PostgreSQL: a server that does not answer at open is waited for (the
+     * store opens unready and sets itself up when the server comes) instead
+     * of failing the open. chimed sets it; false for other callers. */
+    bool wait_for_server;
 };
 
 /**

@@ -11,6 +11,7 @@
 
 #include "base/base.h"
 #include "store/index.h"
+#include "store/retry_list.h"
 #include "store/store_internal.h"
 
 struct memory_store {
@@ -22,6 +23,7 @@ struct memory_store {
     size_t ring_cap;
     int64_t next_run_id; /* ids start at 1 */
     struct chime__run_set running;
+    struct chime__retry_list retries; /* waiting to start */
 };
 
 static struct memory_store *ms_of(struct chime_store *store)
@@ -37,6 +39,7 @@ static void memory_close(struct chime_store *store)
     chime__free(ms->ring);
     chime__index_release(&ms->idx);
     chime__run_set_release(&ms->running);
+    chime__retry_list_release(&ms->retries);
     pthread_mutex_destroy(&ms->lock);
     chime__free(ms);
 }
@@ -72,6 +75,7 @@ static int memory_remove_job(struct chime_store *store, const char *id)
     if (e) {
         chime__index_unlink(&ms->idx, e);
         chime__index_entry_free(&ms->idx, e);
+        chime__retry_list_drop_job(&ms->retries, id);
     }
     pthread_mutex_unlock(&ms->lock);
     return e ? 0 : CHIME_ENOENT;
@@ -98,7 +102,8 @@ static int memory_list_jobs(struct chime_store *store, const struct chime_job_pa
 }
 
 /* Scheduled jobs are the ones in the heap (unpaused, with a next run). */
-static int memory_count_by_state(struct chime_store *store, size_t *out_scheduled, size_t *out_paused)
+static int memory_count_by_state(struct chime_store *store, size_t *out_scheduled,
+                                 size_t *out_paused)
 {
     struct memory_store *ms = ms_of(store);
     pthread_mutex_lock(&ms->lock);
@@ -262,6 +267,8 @@ static int finish_record(struct chime_run *rec, const struct chime_run *run)
     rec->output = output;
     rec->status = run->status;
     rec->finished = run->finished;
+    rec->exit_code = run->exit_code;
+    rec->http_status = run->http_status;
     if (run->started != CHIME_UTIME_NONE)
         rec->started = run->started;
     return 0;
@@ -279,6 +286,10 @@ static int finish_locked(struct memory_store *ms, const struct chime_run *run)
     struct chime__index_entry *e = run->job_id ? chime__index_find(&ms->idx, run->job_id) : NULL;
     if (e && e->n_running > 0)
         e->n_running--;
+    if (e && run->retry_at != CHIME_UTIME_NONE) {
+        struct chime__retry retry = chime__retry_of_run(run);
+        return chime__retry_list_add(&ms->retries, &retry);
+    }
     return 0;
 }
 
@@ -392,6 +403,43 @@ static int memory_prune_runs(struct chime_store *store, chime_utime before, size
     return rc;
 }
 
+static int memory_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
+                                struct chime_claim_batch *out)
+{
+    struct memory_store *ms = ms_of(store);
+    int rc = 0;
+    size_t n = 0;
+    pthread_mutex_lock(&ms->lock);
+    while (rc == 0 && (!req->limit || n < req->limit) && ms->retries.n &&
+           chime__retry_list_first_due(&ms->retries) <= req->now) {
+        struct chime__retry retry;
+        chime__retry_list_pop(&ms->retries, &retry);
+        struct chime__index_entry *e = chime__index_find(&ms->idx, retry.job_id);
+        if (e) {
+            struct chime_job view;
+            chime__index_entry_view(e, &view);
+            rc = chime__retry_claim_prepare(out, &view, e->n_running, &retry, &ms->defaults, req);
+            if (rc == 0 && (rc = commit_claims(ms, e, out, 1)) < 0)
+                chime__claim_prepare_undo(out, 1);
+            if (rc < 0) /* keep it for the next claim */
+                chime__retry_list_add(&ms->retries, &retry);
+            n += rc == 0;
+        }
+        chime__free(retry.job_id);
+    }
+    pthread_mutex_unlock(&ms->lock);
+    return n ? 0 : rc;
+}
+
+static int memory_next_retry(struct chime_store *store, chime_utime *out)
+{
+    struct memory_store *ms = ms_of(store);
+    pthread_mutex_lock(&ms->lock);
+    *out = chime__retry_list_first_due(&ms->retries);
+    pthread_mutex_unlock(&ms->lock);
+    return *out == CHIME_UTIME_NONE ? CHIME_ENOENT : 0;
+}
+
 static const struct chime_store_ops memory_ops = {
     .name = "memory",
     .close = memory_close,
@@ -407,6 +455,8 @@ static const struct chime_store_ops memory_ops = {
     .claim_now = memory_claim_now,
     .finish_run = memory_finish_run,
     .finish_runs = memory_finish_runs,
+    .claim_retries = memory_claim_retries,
+    .next_retry = memory_next_retry,
     .list_runs = memory_list_runs,
     .prune_runs = memory_prune_runs,
 };

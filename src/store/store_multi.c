@@ -204,6 +204,39 @@ static int multi_claim_due(struct chime_store *store, const struct chime_claim_r
     return out->n_claims ? 0 : first;
 }
 
+static int multi_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
+                               struct chime_claim_batch *out)
+{
+    struct multi_store *m = mu_of(store);
+    int first = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (!m->stores[i]->ops->claim_retries)
+            continue;
+        size_t from = out->n_claims;
+        int rc = m->stores[i]->ops->claim_retries(m->stores[i], req, out);
+        fold_run_ids(out, from, i);
+        if (rc && !first)
+            first = rc;
+    }
+    return out->n_claims ? 0 : first;
+}
+
+static int multi_next_retry(struct chime_store *store, chime_utime *out)
+{
+    struct multi_store *m = mu_of(store);
+    int result = CHIME_ENOENT;
+    for (size_t i = 0; i < m->n; i++) {
+        chime_utime due;
+        if (!m->stores[i]->ops->next_retry ||
+            m->stores[i]->ops->next_retry(m->stores[i], &due) != 0)
+            continue;
+        if (result != 0 || due < *out)
+            *out = due;
+        result = 0;
+    }
+    return result;
+}
+
 static int multi_claim_now(struct chime_store *store, const char *id,
                            const struct chime_claim_request *req, struct chime_claim_batch *out)
 {
@@ -390,6 +423,8 @@ static const struct chime_store_ops multi_ops = {
     .next_due = multi_next_due,
     .claim_due = multi_claim_due,
     .claim_now = multi_claim_now,
+    .claim_retries = multi_claim_retries,
+    .next_retry = multi_next_retry,
     .finish_run = multi_finish_run,
     .finish_runs = multi_finish_runs,
     .list_runs = multi_list_runs,

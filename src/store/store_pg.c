@@ -41,6 +41,8 @@ const struct chime_store_ops chime__pg_ops = {
     .list_jobs = chime__pg_list_jobs,
     .count_jobs = chime__pg_count_jobs,
     .next_due = chime__pg_next_due,
+    .claim_retries = chime__pg_claim_retries,
+    .next_retry = chime__pg_next_retry,
     .claim_due = chime__pg_claim_due,
     .claim_now = chime__pg_claim_now,
     .finish_run = chime__pg_finish_run,
@@ -84,21 +86,49 @@ static struct pg_store *pg_new(const char *url, const struct chime_job_defaults 
     return ps;
 }
 
-/* The first connection: reachable, schema up to date, this node registered. */
-static int pg_setup(struct pg_store *ps, struct chime_diag *diag)
+/* No server answers at conninfo (libpq's ping: down, starting up or shutting
+ * down), as against one that answers and refuses (authentication, no such
+ * database) or a conninfo libpq cannot use. */
+static bool server_unreachable(const char *conninfo)
+{
+    PGPing ping = PQping(conninfo);
+    return ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
+}
+
+int chime__pg_setup(struct pg_store *ps, struct chime_diag *diag, bool *unreachable)
 {
     char err[256];
+    *unreachable = false;
     PGconn *conn = chime__pg_connect(ps->conninfo, err, sizeof(err));
-    if (!conn)
+    if (!conn) {
+        *unreachable = server_unreachable(ps->conninfo);
+        pthread_mutex_lock(&ps->mu);
+        chime__strlcpy(ps->last_error, err, sizeof(ps->last_error));
+        pthread_mutex_unlock(&ps->mu);
         return chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL",
-                              "cannot connect to PostgreSQL: %s", err);
+                              "cannot connect to PostgreSQL (DATABASE_URL): %s", err);
+    }
     int rc = chime__pg_migrate(ps, conn, diag);
     if (rc == 0)
         rc = chime__pg_node_register(ps, conn, diag);
-    PQfinish(conn);
+    /* Kept as the pool's first connection: one server round of connecting
+     * less before the first claim. */
+    if (rc != 0 || !chime__pg_pool_adopt(ps, conn))
+        PQfinish(conn);
+    if (rc == 0)
+        atomic_store(&ps->set_up, true);
     return rc;
 }
 
+/*
+ * Opens the store. With opts->wait_for_server (chimed), a server that does
+ * not answer at all is waited for: the store opens not set up (every
+ * operation fails with CHIME_ESTORE, healthy() is false with the connection
+ * error, so /readyz is 503) and the maintenance thread retries the setup
+ * with backoff until the server answers. Any other failure (bad URL,
+ * authentication, no such database, schema) fails the open: waiting would
+ * not heal it.
+ */
 int chime__store_pg_open(const char *url, const struct chime_job_defaults *defaults,
                          const struct chime_store_options *opts, struct chime_store **out,
                          struct chime_diag *diag)
@@ -106,14 +136,26 @@ int chime__store_pg_open(const char *url, const struct chime_job_defaults *defau
     struct pg_store *ps = pg_new(url, defaults, opts);
     if (!ps)
         return chime_diag_set(diag, CHIME_ENOMEM, "DATABASE_URL", "out of memory");
-    int rc = pg_setup(ps, diag);
+    bool unreachable = false;
+    struct chime_diag first;
+    chime_diag_clear(&first);
+    int rc = chime__pg_setup(ps, &first, &unreachable);
+    if (rc && unreachable && opts && opts->wait_for_server) {
+        chime__log(CHIME_LOG_ERROR,
+                   "%s; waiting for the server (retrying with backoff; /readyz answers 503 "
+                   "until it is reached)",
+                   first.message);
+        rc = 0;
+    } else if (rc) {
+        chime_diag_set(diag, rc, "DATABASE_URL", "%s", first.message);
+    }
     if (rc == 0 && (rc = chime__pg_maint_start(ps)) != 0)
         chime_diag_set(diag, rc, "DATABASE_URL", "cannot start the PostgreSQL maintenance thread");
     if (rc) {
         pg_close(&ps->base);
         return rc;
     }
-    atomic_store(&ps->up, true);
+    atomic_store(&ps->up, atomic_load(&ps->set_up));
     *out = &ps->base;
     return 0;
 }

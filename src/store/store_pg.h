@@ -34,7 +34,9 @@
     X(PG_CLAIM_SELECT)        \
     X(PG_CLAIM_ONE)           \
     X(PG_CLAIM_WRITE)         \
-    X(PG_FINISH_RUNS)
+    X(PG_FINISH_RUNS)         \
+    X(PG_CLAIM_RETRIES)       \
+    X(PG_NEXT_RETRY)
 
 enum pg_stmt {
 #define CHIME__PG_STMT_ENUM(name) name,
@@ -68,6 +70,7 @@ struct pg_store {
     size_t n_pending, pending_cap;
 
     atomic_bool up;                /* the last round trip reached the server */
+    atomic_bool set_up;            /* schema migrated and node registered (see open) */
     atomic_int_fast64_t offset_us; /* database clock minus local clock, at the last claim */
 
     /* Metrics (chime__pg_stats): relaxed counters. */
@@ -94,6 +97,8 @@ static inline struct pg_store *chime__pg_of(struct chime_store *store)
 PGconn *chime__pg_connect(const char *conninfo, char *err, size_t n_err);
 /** A pooled connection, connected and prepared; NULL (store marked down) when unreachable. */
 struct pg_conn *chime__pg_acquire(struct pg_store *ps);
+/** Makes conn (connected, idle) a prepared pooled connection; false: not taken (still yours). */
+bool chime__pg_pool_adopt(struct pg_store *ps, PGconn *conn);
 /** Gives the connection back; a broken one is closed (reconnected at next acquire). */
 void chime__pg_release(struct pg_store *ps, struct pg_conn *c);
 /** Closes every pooled connection (at store close). */
@@ -143,6 +148,9 @@ int chime__pg_claim_due(struct chime_store *store, const struct chime_claim_requ
                         struct chime_claim_batch *out);
 int chime__pg_claim_now(struct chime_store *store, const char *id,
                         const struct chime_claim_request *req, struct chime_claim_batch *out);
+int chime__pg_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
+                            struct chime_claim_batch *out);
+int chime__pg_next_retry(struct chime_store *store, chime_utime *out);
 
 /* --- runs (store_pg_runs.c) --- */
 int chime__pg_finish_runs(struct chime_store *store, const struct chime_run *const *runs, size_t n,
@@ -157,7 +165,16 @@ int chime__pg_flush_pending(struct pg_store *ps);
 int chime__pg_row_run(const PGresult *res, int row, int col, struct chime_run *run);
 #define CHIME__PG_RUN_COLS                                                                        \
     "id, job_id, chime_us(scheduled_time), chime_us(started_at), chime_us(finished_at), status, " \
-    "cause, attempt, node, error, output"
+    "cause, attempt, node, error, output, exit_code, http_status"
+
+/* --- opening (store_pg.c) --- */
+/**
+ * The first round trip: reachable, schema up to date, this node registered; sets
+ * ps->set_up. 0, or CHIME_ESTORE with diag and *unreachable true when no server
+ * answered at all (down, starting, shutting down: waiting can heal that), false
+ * for any other failure (bad URL, authentication, no such database, schema).
+ */
+int chime__pg_setup(struct pg_store *ps, struct chime_diag *diag, bool *unreachable);
 
 /* --- nodes (store_pg_node.c) --- */
 /** Registers this node and marks the runs a previous process of it left running lost. */

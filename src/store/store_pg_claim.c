@@ -19,6 +19,7 @@
 
 #include "base/base.h"
 #include "store/index.h"
+#include "store/retry_list.h"
 #include "store/store_pg.h"
 
 /* The rows a claim writes, built while planning. */
@@ -292,5 +293,63 @@ int chime__pg_claim_now(struct chime_store *store, const char *id,
     int rc = run_claim(ps, PG_CLAIM_ONE, params, &local, plan_now_row, out, &n_rows);
     if (rc == 0 && n_rows == 0)
         return CHIME_ENOENT;
+    return rc;
+}
+
+/* The claims of the selected due retries (columns 5..8: scheduled, attempt, due, cause). */
+static int plan_retry_rows(struct pg_store *ps, const PGresult *res,
+                           struct chime_claim_request *req, struct chime_claim_batch *out,
+                           struct claim_write *w)
+{
+    take_db_now(ps, res, req);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        struct chime_job job;
+        if ((rc = chime__pg_row_job(ps, res, i, 0, &job)) != 0)
+            break;
+        struct chime__retry retry = {
+            job.id,
+            chime__pg_get_i64(res, i, 5, 0),
+            chime__pg_get_i64(res, i, 7, 0),
+            (int)chime__pg_get_i64(res, i, 6, 2),
+            strcmp(PQgetvalue(res, i, 8), "manual") ? CHIME_CAUSE_SCHEDULE : CHIME_CAUSE_MANUAL,
+        };
+        int n_running = (int)chime__pg_get_i64(res, i, 3, 0);
+        rc = chime__retry_claim_prepare(out, &job, n_running, &retry, &ps->defaults, req);
+        if (rc == 0) {
+            out->n_claims++;
+            rc = add_run_row(w->runs, &out->claims[out->n_claims - 1].run);
+        }
+        chime_job_release(&job);
+    }
+    return rc;
+}
+
+int chime__pg_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
+                            struct chime_claim_batch *out)
+{
+    struct pg_store *ps = chime__pg_of(store);
+    struct chime_claim_request local = *req;
+    char now[24], lim[24];
+    const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now),
+                             chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim) };
+    int n_rows;
+    return run_claim(ps, PG_CLAIM_RETRIES, params, &local, plan_retry_rows, out, &n_rows);
+}
+
+int chime__pg_next_retry(struct chime_store *store, chime_utime *out)
+{
+    struct pg_store *ps = chime__pg_of(store);
+    struct pg_conn *c = chime__pg_acquire(ps);
+    if (!c)
+        return CHIME_ESTORE;
+    int rc;
+    PGresult *res = chime__pg_exec(ps, c, PG_NEXT_RETRY, 0, NULL, PGRES_TUPLES_OK, &rc);
+    if (res && (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)))
+        rc = CHIME_ENOENT;
+    else if (res) /* on this process's clock */
+        *out = chime__pg_get_i64(res, 0, 0, 0) - (chime_utime)atomic_load(&ps->offset_us);
+    PQclear(res);
+    chime__pg_release(ps, c);
     return rc;
 }

@@ -45,7 +45,18 @@ PGconn *chime__pg_connect(const char *conninfo, char *err, size_t n_err)
         return NULL;
     }
     PQsetNoticeProcessor(conn, quiet_notice, NULL);
-    PGresult *res = PQexec(conn, "SET TIME ZONE 'UTC'");
+    /* Custom plans only: the prepared statements are planned on each execution with
+     * the tables' current sizes. A generic plan is cached after five executions and
+     * kept until the next ANALYZE of the table, so one made while runs was nearly
+     * empty (a new database, the minute before autovacuum comes) scanned all of runs
+     * for every batch of finishes. Planning costs well under a millisecond a batch.
+     * No bitmap scans: chime's statements are key lookups and ordered range scans,
+     * and a bitmap scan never marks the dead index entries it meets (a plain index
+     * scan does, and later scans skip them). Every run adds an entry to the runs
+     * indexes that its finish makes dead, so bitmap scans of them re-read every
+     * run recorded since the last vacuum. */
+    PGresult *res = PQexec(conn, "SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan;"
+                                 " SET enable_bitmapscan = off");
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
@@ -142,6 +153,8 @@ static struct pg_conn *free_slot(struct pg_store *ps)
 
 struct pg_conn *chime__pg_acquire(struct pg_store *ps)
 {
+    if (!atomic_load(&ps->set_up))
+        return NULL; /* the server was not reached yet (see chime__store_pg_open) */
     pthread_mutex_lock(&ps->mu);
     struct pg_conn *c;
     while (!(c = free_slot(ps)))
@@ -155,6 +168,20 @@ struct pg_conn *chime__pg_acquire(struct pg_store *ps)
     }
     pthread_mutex_unlock(&ps->mu);
     return c;
+}
+
+bool chime__pg_pool_adopt(struct pg_store *ps, PGconn *conn)
+{
+    char err[256];
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE || prepare_all(conn, err, sizeof(err)) != 0)
+        return false;
+    pthread_mutex_lock(&ps->mu);
+    struct pg_conn *c = free_slot(ps);
+    bool taken = c && !c->conn;
+    if (taken)
+        c->conn = conn;
+    pthread_mutex_unlock(&ps->mu);
+    return taken;
 }
 
 void chime__pg_release(struct pg_store *ps, struct pg_conn *c)

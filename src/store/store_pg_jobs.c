@@ -257,11 +257,10 @@ int chime__pg_count_by_state(struct chime_store *store, size_t *out_scheduled, s
     if (!c)
         return CHIME_ESTORE;
     int rc;
-    PGresult *res = chime__pg_exec_sql(
-            ps, c->conn,
-            "SELECT count(*) FILTER (WHERE next_run_time IS NOT NULL),"
-            " count(*) FILTER (WHERE next_run_time IS NULL) FROM jobs",
-            0, NULL, PGRES_TUPLES_OK, &rc);
+    PGresult *res = chime__pg_exec_sql(ps, c->conn,
+                                       "SELECT count(*) FILTER (WHERE next_run_time IS NOT NULL),"
+                                       " count(*) FILTER (WHERE next_run_time IS NULL) FROM jobs",
+                                       0, NULL, PGRES_TUPLES_OK, &rc);
     if (res) {
         *out_scheduled = (size_t)chime__pg_get_i64(res, 0, 0, 0);
         *out_paused = (size_t)chime__pg_get_i64(res, 0, 1, 0);

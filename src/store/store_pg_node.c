@@ -120,8 +120,7 @@ static void reap_dead(struct pg_store *ps, PGconn *conn, const char *timeout)
                   " RETURNING r.id",
                   2, params, &res) == 0 &&
         PQntuples(res) > 0) {
-        atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res),
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res), memory_order_relaxed);
         chime__log(CHIME_LOG_WARN, "%d runs of dead nodes marked lost", PQntuples(res));
     }
     PQclear(res);
@@ -223,13 +222,33 @@ static bool read_input(struct pg_store *ps, PGconn *conn)
     return true;
 }
 
+/* The setup the open could not do (server unreachable at start-up); true once done. */
+static bool late_setup(struct pg_store *ps)
+{
+    if (atomic_load(&ps->set_up))
+        return true;
+    struct chime_diag diag;
+    chime_diag_clear(&diag);
+    bool unreachable = false;
+    if (chime__pg_setup(ps, &diag, &unreachable) == 0) {
+        chime__log(CHIME_LOG_INFO, "PostgreSQL store: connected, schema ready");
+        return true;
+    }
+    if (!unreachable) {
+        pthread_mutex_lock(&ps->mu);
+        chime__strlcpy(ps->last_error, diag.message, sizeof(ps->last_error));
+        pthread_mutex_unlock(&ps->mu);
+    }
+    return false;
+}
+
 static void *maint_main(void *arg)
 {
     struct pg_store *ps = arg;
     PGconn *conn = NULL;
     int64_t next_beat = 0, backoff = 0;
     for (;;) {
-        if (!conn && (conn = maint_connect(ps)) != NULL) {
+        if (!conn && late_setup(ps) && (conn = maint_connect(ps)) != NULL) {
             backoff = 0;
             next_beat = chime__pg_mono_ms() + ps->heartbeat_ms;
         } else if (!conn) {

@@ -34,6 +34,8 @@ int chime__pg_row_run(const PGresult *res, int row, int col, struct chime_run *r
     run->node = chime__pg_get_str(res, row, col + 8, &ok);
     run->error = chime__pg_get_str(res, row, col + 9, &ok);
     run->output = chime__pg_get_str(res, row, col + 10, &ok);
+    run->exit_code = (int)chime__pg_get_i64(res, row, col + 11, CHIME_RUN_NO_EXIT_CODE);
+    run->http_status = (int)chime__pg_get_i64(res, row, col + 12, 0);
     if (!ok || !run->job_id) {
         chime_run_release(run);
         return CHIME_ENOMEM;
@@ -46,14 +48,25 @@ static json_t *times_json(chime_utime t)
     return t == CHIME_UTIME_NONE ? json_null() : json_integer(t);
 }
 
-static json_t *finish_rows(const struct chime_run *const *runs, size_t n)
+static json_t *code_json(bool present, int code)
+{
+    return present ? json_integer(code) : json_null();
+}
+
+/* The finish rows; a retry's due time goes to the database's clock (offset_us). */
+static json_t *finish_rows(const struct chime_run *const *runs, size_t n, int64_t offset_us)
 {
     json_t *rows = json_array();
     for (size_t i = 0; rows && i < n; i++) {
         const struct chime_run *r = runs[i];
-        json_t *row = json_pack("{s:I,s:s,s:o,s:o,s:s?,s:s?}", "i", (json_int_t)r->id, "st",
-                                chime_run_status_name(r->status), "t0", times_json(r->started),
-                                "t1", times_json(r->finished), "e", r->error, "o", r->output);
+        bool retry = r->retry_at != CHIME_UTIME_NONE;
+        json_t *row =
+                json_pack("{s:I,s:s,s:o,s:o,s:s?,s:s?,s:o,s:o,s:o}", "i", (json_int_t)r->id, "st",
+                          chime_run_status_name(r->status), "t0", times_json(r->started), "t1",
+                          times_json(r->finished), "e", r->error, "o", r->output, "x",
+                          code_json(r->exit_code >= 0, r->exit_code), "h",
+                          code_json(r->http_status > 0, r->http_status), "ra",
+                          retry ? json_integer(r->retry_at + offset_us) : json_null());
         if (!row || json_array_append_new(rows, row) != 0) {
             json_decref(rows);
             return NULL;
@@ -62,21 +75,39 @@ static json_t *finish_rows(const struct chime_run *const *runs, size_t n)
     return rows;
 }
 
+/* The runs' ids as a PostgreSQL array literal ({1,2,3}); NULL when out of memory. */
+static char *id_array(const struct chime_run *const *runs, size_t n)
+{
+    size_t size = n * 21 + 3, used = 1;
+    char *out = chime__malloc(size);
+    if (!out)
+        return NULL;
+    out[0] = '{';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%lld", i ? "," : "",
+                                 (long long)runs[i]->id);
+    snprintf(out + used, size - used, "}");
+    return out;
+}
+
 /* One UPDATE for the n runs; found[i] true for each run it finished. */
 static int write_finishes(struct pg_store *ps, const struct chime_run *const *runs, size_t n,
                           bool *found)
 {
-    json_t *rows = finish_rows(runs, n);
+    json_t *rows = finish_rows(runs, n, (int64_t)atomic_load(&ps->offset_us));
     char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+    char *ids = text ? id_array(runs, n) : NULL;
     json_decref(rows);
-    if (!text)
+    if (!ids) {
+        free(text);
         return CHIME_ENOMEM;
+    }
     int rc = CHIME_ESTORE;
     struct pg_conn *c = chime__pg_acquire(ps);
     PGresult *res = NULL;
-    const char *params[] = { text };
+    const char *params[] = { text, ids };
     if (c)
-        res = chime__pg_exec(ps, c, PG_FINISH_RUNS, 1, params, PGRES_TUPLES_OK, &rc);
+        res = chime__pg_exec(ps, c, PG_FINISH_RUNS, 2, params, PGRES_TUPLES_OK, &rc);
     for (int r = 0; res && r < PQntuples(res); r++) {
         int64_t id = chime__pg_get_i64(res, r, 0, 0);
         for (size_t i = 0; i < n; i++)
@@ -86,6 +117,7 @@ static int write_finishes(struct pg_store *ps, const struct chime_run *const *ru
     PQclear(res);
     chime__pg_release(ps, c);
     free(text);
+    chime__free(ids);
     return rc;
 }
 

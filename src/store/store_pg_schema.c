@@ -72,6 +72,26 @@ static const char *const migrations[] = {
     " pid integer,"
     " started_at timestamptz NOT NULL,"
     " heartbeat_at timestamptz NOT NULL);",
+    /* 2: what a run's command exited with, and a webhook's HTTP status. */
+    "ALTER TABLE runs ADD COLUMN exit_code integer, ADD COLUMN http_status integer;",
+    /* 3: the time conversions built from immutable operators only, so that PostgreSQL
+     * inlines them into each statement; migration 1's bodies used stable ones
+     * (timestamptz + interval, extract from timestamptz), which kept every call of
+     * them a SQL function call of its own (a few per row claimed or finished). */
+    "CREATE OR REPLACE FUNCTION chime_ts(us bigint) RETURNS timestamptz LANGUAGE sql IMMUTABLE"
+    " PARALLEL SAFE AS $$ SELECT timezone('UTC', 'epoch'::timestamp + us * interval"
+    " '1 microsecond') $$;"
+    "CREATE OR REPLACE FUNCTION chime_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE"
+    " PARALLEL SAFE AS $$ SELECT (extract(epoch FROM timezone('UTC', t)) * 1000000)::bigint $$;",
+    /* 4: retries waiting to start: the next attempt of a scheduled time, due at due_at. */
+    "CREATE TABLE retries ("
+    " job_id text COLLATE \"C\" NOT NULL,"
+    " scheduled_time timestamptz NOT NULL,"
+    " attempt integer NOT NULL,"
+    " due_at timestamptz NOT NULL,"
+    " cause text NOT NULL DEFAULT 'schedule',"
+    " PRIMARY KEY (job_id, scheduled_time, attempt));"
+    "CREATE INDEX retries_due ON retries (due_at);",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -157,13 +177,47 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                        " AS s, cause, attempt)"
                        " SELECT id, job_id, s, cause, attempt, (SELECT count(*) FROM u),"
                        " (SELECT count(*) FROM d) FROM w",
-    /* $1: [{i: run id, st, t0: started us, t1: finished us, e, o}] -> the ids finished. */
-    [PG_FINISH_RUNS] = "UPDATE runs r SET status = f.st,"
+    /* $1: [{i: run id, st, t0: started us, t1: finished us, e, o, x: exit code, h: HTTP
+     * status, ra: retry due us or null}], $2: the same ids as an array -> the ids
+     * finished. A finished run's retry row is written in the same statement (unless its
+     * job is gone) and announced to every node. The runs are found by id through the
+     * primary key: the array tells the planner how many (it cannot see into the JSON
+     * and guesses 100, which on a mid-sized table makes a whole-table scan look
+     * cheaper), and the running guard is written so that no index can answer it
+     * (|| ''): written plainly, the planner picks the partial index of running runs,
+     * which also holds an entry for every run finished since the last vacuum
+     * (thousands a second), and reads all of it for each batch. */
+    [PG_FINISH_RUNS] = "WITH f AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+                       " AS f(i bigint, st text, t0 bigint, t1 bigint, e text, o text,"
+                       " x integer, h integer, ra bigint)),"
+                       " u AS (UPDATE runs r SET status = f.st,"
                        " started_at = coalesce(chime_ts(f.t0), r.started_at),"
-                       " finished_at = chime_ts(f.t1), error = f.e, output = f.o"
-                       " FROM jsonb_to_recordset($1::jsonb)"
-                       " AS f(i bigint, st text, t0 bigint, t1 bigint, e text, o text)"
-                       " WHERE r.id = f.i AND r.status = 'running' RETURNING r.id",
+                       " finished_at = chime_ts(f.t1), error = f.e, output = f.o,"
+                       " exit_code = f.x, http_status = f.h"
+                       " FROM f WHERE r.id = ANY ($2::bigint[]) AND r.id = f.i"
+                       " AND r.status || '' = 'running'"
+                       " RETURNING r.id, r.job_id, r.scheduled_time, r.attempt, r.cause, f.ra),"
+                       " w AS (INSERT INTO retries (job_id, scheduled_time, attempt, due_at, cause)"
+                       " SELECT u.job_id, u.scheduled_time, u.attempt + 1, chime_ts(u.ra), u.cause"
+                       " FROM u WHERE u.ra IS NOT NULL"
+                       " AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = u.job_id)"
+                       " ON CONFLICT DO NOTHING RETURNING due_at)"
+                       " SELECT id, (SELECT count(pg_notify('" CHIME__PG_CHANNEL "',"
+                       " chime_us(due_at)::text)) FROM w) FROM u",
+    /* $1: the caller's now (us) or NULL for the database clock; $2: the limit. The due
+     * retries are deleted and returned with their job (a retry of a removed job just goes). */
+    [PG_CLAIM_RETRIES] = "WITH r AS (DELETE FROM retries WHERE (job_id, scheduled_time, attempt)"
+                         " IN (SELECT job_id, scheduled_time, attempt FROM retries"
+                         " WHERE due_at <= coalesce(chime_ts($1::bigint), now())"
+                         " ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                         " RETURNING job_id, scheduled_time, attempt, due_at, cause)"
+                         " SELECT j.spec, chime_us(j.next_run_time), j.version,"
+                         " (SELECT count(*) FROM runs x WHERE x.job_id = j.id"
+                         " AND x.status = 'running'),"
+                         " chime_us(coalesce(chime_ts($1::bigint), now())),"
+                         " chime_us(r.scheduled_time), r.attempt, chime_us(r.due_at), r.cause"
+                         " FROM r JOIN jobs j ON j.id = r.job_id",
+    [PG_NEXT_RETRY] = "SELECT chime_us(min(due_at)) FROM retries",
 };
 
 static int schema_version(struct pg_store *ps, PGconn *conn, int *out)

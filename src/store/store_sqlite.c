@@ -15,7 +15,8 @@
 
 #define JOB_COLUMNS                                                                          \
     "id, name, func, args, kwargs, trigger, trigger_args, next_run_time, paused, coalesce, " \
-    "misfire_grace_time, max_instances, jobstore, broken, version, created_at, updated_at"
+    "misfire_grace_time, max_instances, jobstore, broken, version, created_at, updated_at, " \
+    "timeout, retries, retry_backoff, retry_jitter, overlap"
 
 static const char *const stmt_sql[ST_N] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -23,20 +24,22 @@ static const char *const stmt_sql[ST_N] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_INSERT_JOB] =
             "INSERT INTO jobs (" JOB_COLUMNS ") VALUES "
-            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+            "?18, ?19, ?20, ?21, ?22)",
     [ST_UPDATE_JOB] = "UPDATE jobs SET name = ?2, func = ?3, args = ?4, kwargs = ?5, trigger = ?6, "
                       "trigger_args = ?7, next_run_time = ?8, paused = ?9, coalesce = ?10, "
                       "misfire_grace_time = ?11, max_instances = ?12, jobstore = ?13, "
-                      "broken = ?14, version = ?15, created_at = ?16, updated_at = ?17 "
-                      "WHERE id = ?1",
+                      "broken = ?14, version = ?15, created_at = ?16, updated_at = ?17, "
+                      "timeout = ?18, retries = ?19, retry_backoff = ?20, retry_jitter = ?21, "
+                      "overlap = ?22 WHERE id = ?1",
     [ST_DELETE_JOB] = "DELETE FROM jobs WHERE id = ?1",
     [ST_SET_NEXT] = "UPDATE jobs SET next_run_time = ?2 WHERE id = ?1",
     [ST_INSERT_RUN] = "INSERT OR IGNORE INTO runs (job_id, scheduled_time, started_at, "
                       "finished_at, status, cause, attempt, node, error) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_FINISH_RUN] = "UPDATE runs SET status = ?2, finished_at = ?3, "
-                      "started_at = coalesce(?4, started_at), error = ?5, output = ?6 "
-                      "WHERE id = ?1",
+                      "started_at = coalesce(?4, started_at), error = ?5, output = ?6, "
+                      "exit_code = ?7, http_status = ?8 WHERE id = ?1",
 };
 
 static struct sqlite_store *ss_of(struct chime_store *store)
@@ -65,6 +68,7 @@ static void sqlite_close(struct chime_store *store)
     sqlite3_close(ss->db);
     chime__index_release(&ss->idx);
     chime__run_set_release(&ss->running);
+    chime__retry_list_release(&ss->retries);
     chime__free(ss->pending);
     pthread_cond_destroy(&ss->idle);
     pthread_mutex_destroy(&ss->ckpt_mu);
@@ -80,7 +84,7 @@ static void bind_opt_time(sqlite3_stmt *st, int i, chime_utime t)
         sqlite3_bind_int64(st, i, t);
 }
 
-/* Binds ?1..?17 of ST_INSERT_JOB / ST_UPDATE_JOB from an entry. */
+/* Binds ?1..?22 of ST_INSERT_JOB / ST_UPDATE_JOB from an entry. */
 void chime__sqlite_bind_entry(sqlite3_stmt *st, const struct chime__index_entry *e)
 {
     struct chime_job j;
@@ -103,6 +107,11 @@ void chime__sqlite_bind_entry(sqlite3_stmt *st, const struct chime__index_entry 
     sqlite3_bind_int64(st, 15, j.version);
     sqlite3_bind_int64(st, 16, j.created_at);
     sqlite3_bind_int64(st, 17, j.updated_at);
+    sqlite3_bind_int(st, 18, j.policy.timeout_s);
+    sqlite3_bind_int(st, 19, j.policy.retries);
+    sqlite3_bind_int(st, 20, j.policy.retry_backoff_s);
+    sqlite3_bind_int(st, 21, j.policy.retry_jitter_s);
+    sqlite3_bind_text(st, 22, chime_overlap_name(j.policy.overlap), -1, SQLITE_STATIC);
 }
 
 static int store_error(struct sqlite_store *ss, const char *what)
@@ -164,6 +173,7 @@ static int sqlite_remove_job(struct chime_store *store, const char *id)
     if (rc == 0) {
         chime__index_unlink(&ss->idx, e);
         chime__index_entry_free(&ss->idx, e);
+        chime__retry_list_drop_job(&ss->retries, id); /* their rows go at the next claim */
     }
 out_unlock:
     pthread_mutex_unlock(&ss->lock);
@@ -190,8 +200,15 @@ static int sqlite_list_jobs(struct chime_store *store, const struct chime_job_pa
     return rc;
 }
 
+/* Metrics: the runs found running at open and marked lost (the one count SQLite keeps). */
+static void sqlite_stats(struct chime_store *store, struct chime_store_stats *out)
+{
+    out->runs_lost += ss_of(store)->n_lost_at_open;
+}
+
 /* Scheduled jobs are the ones in the heap (unpaused, with a next run). */
-static int sqlite_count_by_state(struct chime_store *store, size_t *out_scheduled, size_t *out_paused)
+static int sqlite_count_by_state(struct chime_store *store, size_t *out_scheduled,
+                                 size_t *out_paused)
 {
     struct sqlite_store *ss = ss_of(store);
     pthread_mutex_lock(&ss->lock);
@@ -231,11 +248,14 @@ static const struct chime_store_ops sqlite_ops = {
     .list_jobs = sqlite_list_jobs,
     .count_jobs = sqlite_count_jobs,
     .count_by_state = sqlite_count_by_state,
+    .stats = sqlite_stats,
     .next_due = sqlite_next_due,
     .claim_due = chime__sqlite_claim_due,
     .claim_now = chime__sqlite_claim_now,
     .finish_run = chime__sqlite_finish_run,
     .finish_runs = chime__sqlite_finish_runs,
+    .claim_retries = chime__sqlite_claim_retries,
+    .next_retry = chime__sqlite_next_retry,
     .list_runs = chime__sqlite_list_runs,
     .prune_runs = chime__sqlite_prune_runs,
 };
@@ -252,6 +272,8 @@ static int mark_lost(struct sqlite_store *ss)
         return rc;
     sqlite3_bind_int64(st, 1, chime_clock_now(chime_clock_system()));
     rc = chime__sqlite_exec_stmt(st);
+    if (rc == SQLITE_OK)
+        ss->n_lost_at_open = (uint64_t)sqlite3_changes(ss->db);
     sqlite3_finalize(st);
     return rc;
 }
@@ -304,7 +326,8 @@ int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *
                             sqlite3_errmsg(ss->db));
     if (rc == 0)
         rc = prepare_all(ss, diag);
-    if (rc == 0 && (rc = chime__sqlite_load_jobs(ss)) < 0)
+    if (rc == 0 &&
+        ((rc = chime__sqlite_load_jobs(ss)) < 0 || (rc = chime__sqlite_load_retries(ss)) < 0))
         chime_diag_set(diag, rc, "DATABASE_URL", "loading the jobs failed: %s",
                        rc == CHIME_ENOMEM ? "out of memory" : sqlite3_errmsg(ss->db));
     if (rc == 0 && (rc = chime__sqlite_flusher_start(ss)) < 0)

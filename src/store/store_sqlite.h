@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "store/index.h"
+#include "store/retry_list.h"
 #include "store/store.h"
 
 /* The schema, one step per entry: migration i (1-based) is chime__sqlite_migrations[i - 1]. */
@@ -37,6 +38,7 @@ struct sqlite_store {
     struct chime__index idx;
     struct chime_job_defaults defaults;
     struct chime__run_set running;
+    struct chime__retry_list retries; /* waiting to start (store_sqlite_retry.c) */
     /* Finished runs not yet written (group commit; see store_sqlite_finish.c). */
     struct chime_run *pending;
     size_t n_pending;
@@ -57,6 +59,7 @@ struct sqlite_store {
     int wal_pages;           /* pages in the WAL after the last commit */
     int ckpt_mark;           /* wal_pages when the last checkpoint pass started */
     bool ckpt_started, ckpt_wanted, ckpt_stop;
+    uint64_t n_lost_at_open; /* runs a previous process left running, marked lost at open */
 };
 
 /** Applies the migrations the file lacks, in one transaction. 0 or CHIME_ESTORE. */
@@ -98,6 +101,18 @@ int chime__sqlite_finish_runs(struct chime_store *store, const struct chime_run 
                               size_t n, int *out_rcs);
 int chime__sqlite_list_runs(struct chime_store *store, const struct chime_run_filter *filter,
                             chime_run_visit_fn visit, void *ctx);
+/* Retries (store_sqlite_retry.c). */
+int chime__sqlite_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
+                                struct chime_claim_batch *out);
+int chime__sqlite_next_retry(struct chime_store *store, chime_utime *out);
+/** Adds the retry a finishing run asks for (if any) to the list. 0 or CHIME_ENOMEM. */
+int chime__sqlite_queue_retry(struct sqlite_store *ss, const struct chime_run *run);
+/** Writes a finished run's retry row (inside the open transaction). 0 or CHIME_ESTORE. */
+int chime__sqlite_write_retry(struct sqlite_store *ss, const struct chime_run *run);
+/** Loads the retries table into the list (at open). */
+int chime__sqlite_load_retries(struct sqlite_store *ss);
+/** Inserts a claimed run row (its id set). 0 or CHIME_ESTORE (also for a duplicate). */
+int chime__sqlite_insert_run(struct sqlite_store *ss, struct chime_run *run);
 int chime__sqlite_prune_runs(struct chime_store *store, chime_utime before, size_t keep_per_job);
 
 #endif /* CHIME_STORE_SQLITE_H */

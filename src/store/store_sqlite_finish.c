@@ -36,13 +36,24 @@ static int update_run(struct sqlite_store *ss, const struct chime_run *run)
     bind_opt(st, 4, run->started);
     sqlite3_bind_text(st, 5, run->error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, run->output, -1, SQLITE_STATIC);
+    if (run->exit_code >= 0)
+        sqlite3_bind_int(st, 7, run->exit_code);
+    else
+        sqlite3_bind_null(st, 7);
+    if (run->http_status > 0)
+        sqlite3_bind_int(st, 8, run->http_status);
+    else
+        sqlite3_bind_null(st, 8);
     return chime__sqlite_exec_stmt(st) == SQLITE_OK ? 0 : CHIME_ESTORE;
 }
 
 int chime__sqlite_write_pending(struct sqlite_store *ss)
 {
     for (size_t i = 0; i < ss->n_pending; i++) {
-        if (update_run(ss, &ss->pending[i]) < 0)
+        const struct chime_run *run = &ss->pending[i];
+        if (update_run(ss, run) < 0)
+            return CHIME_ESTORE;
+        if (run->retry_at != CHIME_UTIME_NONE && chime__sqlite_write_retry(ss, run) < 0)
             return CHIME_ESTORE;
     }
     return 0;
@@ -162,6 +173,11 @@ static int finish_locked(struct sqlite_store *ss, const struct chime_run *run)
     struct chime__index_entry *e = run->job_id ? chime__index_find(&ss->idx, run->job_id) : NULL;
     if (e && e->n_running > 0)
         e->n_running--;
+    if (chime__sqlite_queue_retry(ss, run) < 0)
+        chime__log(CHIME_LOG_ERROR,
+                   "sqlite store: out of memory: the retry of run %lld waits "
+                   "for a restart",
+                   (long long)run->id);
     if (ss->n_pending >= FLUSH_AT)
         chime__sqlite_flush(ss);
     return 0;

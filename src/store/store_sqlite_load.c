@@ -177,6 +177,15 @@ static const char *col_text(sqlite3_stmt *st, int i, const char *dflt)
     return s ? s : dflt;
 }
 
+static int overlap_parse(const char *name)
+{
+    for (int i = CHIME_OVERLAP_SKIP; i <= CHIME_OVERLAP_REPLACE; i++) {
+        if (strcmp(chime_overlap_name(i), name) == 0)
+            return i;
+    }
+    return CHIME_OVERLAP_SKIP;
+}
+
 /* The row as a job view borrowing the row's text (valid until the next step). */
 static void row_view(sqlite3_stmt *st, struct chime_job *j)
 {
@@ -196,6 +205,11 @@ static void row_view(sqlite3_stmt *st, struct chime_job *j)
     j->version = sqlite3_column_int64(st, 14);
     j->created_at = sqlite3_column_int64(st, 15);
     j->updated_at = sqlite3_column_int64(st, 16);
+    j->policy.timeout_s = sqlite3_column_int(st, 17);
+    j->policy.retries = sqlite3_column_int(st, 18);
+    j->policy.retry_backoff_s = sqlite3_column_int(st, 19);
+    j->policy.retry_jitter_s = sqlite3_column_int(st, 20);
+    j->policy.overlap = overlap_parse(col_text(st, 21, "skip"));
 }
 
 static int load_row(struct loader *ld, sqlite3_stmt *st)
@@ -246,7 +260,8 @@ int chime__sqlite_load_jobs(struct sqlite_store *ss)
     if (sqlite3_prepare_v2(ss->db,
                            "SELECT id, name, func, args, kwargs, trigger, trigger_args, "
                            "next_run_time, paused, coalesce, misfire_grace_time, max_instances, "
-                           "jobstore, broken, version, created_at, updated_at FROM jobs",
+                           "jobstore, broken, version, created_at, updated_at, timeout, retries, "
+                           "retry_backoff, retry_jitter, overlap FROM jobs",
                            -1, &st, NULL) != SQLITE_OK)
         return CHIME_ESTORE;
     int step;

@@ -52,6 +52,13 @@ static int insert_run(struct sqlite_store *ss, struct chime_run *run, bool *out_
     return 0;
 }
 
+int chime__sqlite_insert_run(struct sqlite_store *ss, struct chime_run *run)
+{
+    bool kept = false;
+    int rc = insert_run(ss, run, &kept);
+    return rc < 0 || !kept ? CHIME_ESTORE : 0;
+}
+
 /* Inserts the n claims at the batch tail, dropping duplicates; counts the kept ones. */
 static int insert_claims(struct sqlite_store *ss, struct chime_claim_batch *out, size_t n,
                          int *out_running)
@@ -268,6 +275,9 @@ static void row_run(sqlite3_stmt *st, struct chime_run *run)
     run->node = (char *)sqlite3_column_text(st, 8);
     run->error = (char *)sqlite3_column_text(st, 9);
     run->output = (char *)sqlite3_column_text(st, 10);
+    if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+        run->exit_code = sqlite3_column_int(st, 11);
+    run->http_status = sqlite3_column_int(st, 12); /* NULL reads as 0 = none */
 }
 
 static int prepare_runs_query(struct sqlite_store *ss, const struct chime_run_filter *f,
@@ -276,7 +286,8 @@ static int prepare_runs_query(struct sqlite_store *ss, const struct chime_run_fi
     char sql[512];
     snprintf(sql, sizeof(sql),
              "SELECT id, job_id, scheduled_time, started_at, finished_at, status, cause, "
-             "attempt, node, error, output FROM runs WHERE 1%s%s%s ORDER BY id DESC LIMIT ?4",
+             "attempt, node, error, output, exit_code, http_status FROM runs WHERE 1%s%s%s ORDER "
+             "BY id DESC LIMIT ?4",
              f->job_id ? " AND job_id = ?1" : "", f->status >= 0 ? " AND status = ?2" : "",
              f->before_id ? " AND id < ?3" : "");
     if (sqlite3_prepare_v2(ss->db, sql, -1, out, NULL) != SQLITE_OK)

@@ -58,6 +58,37 @@ const char *const chime__sqlite_migrations[] = {
     " strftime('%Y-%m-%dT%H:%M:%fZ', started_at / 1000000.0, 'unixepoch') AS started_at,"
     " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at / 1000000.0, 'unixepoch') AS finished_at,"
     " status, cause, attempt, node, error, output FROM runs;",
+    /* 3: what a run's command exited with, and a webhook's HTTP status. */
+    "ALTER TABLE runs ADD COLUMN exit_code INTEGER;"
+    "ALTER TABLE runs ADD COLUMN http_status INTEGER;"
+    "DROP VIEW runs_readable;"
+    "CREATE VIEW runs_readable AS SELECT id, job_id,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', scheduled_time / 1000000.0, 'unixepoch') AS scheduled_time,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', started_at / 1000000.0, 'unixepoch') AS started_at,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', finished_at / 1000000.0, 'unixepoch') AS finished_at,"
+    " status, cause, attempt, node, error, output, exit_code, http_status FROM runs;",
+    /* 4: the run options: time limit, retries with backoff and jitter, overlap. */
+    "ALTER TABLE jobs ADD COLUMN timeout INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN retry_backoff INTEGER NOT NULL DEFAULT 10;"
+    "ALTER TABLE jobs ADD COLUMN retry_jitter INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN overlap TEXT NOT NULL DEFAULT 'skip';"
+    "DROP VIEW jobs_readable;"
+    "CREATE VIEW jobs_readable AS SELECT id, name, func, args, kwargs, trigger, trigger_args,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', next_run_time / 1000000.0, 'unixepoch') AS next_run_time,"
+    " paused, coalesce, misfire_grace_time, max_instances, timeout, retries, retry_backoff,"
+    " retry_jitter, overlap, jobstore, broken, version,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000000.0, 'unixepoch') AS created_at,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', updated_at / 1000000.0, 'unixepoch') AS updated_at"
+    " FROM jobs;",
+    /* 5: retries waiting to start: the next attempt of a scheduled time, due at due_at. */
+    "CREATE TABLE retries ("
+    " job_id TEXT NOT NULL,"
+    " scheduled_time INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " due_at INTEGER NOT NULL,"
+    " cause TEXT NOT NULL DEFAULT 'schedule',"
+    " PRIMARY KEY (job_id, scheduled_time, attempt));",
 };
 
 const int chime__sqlite_n_migrations =

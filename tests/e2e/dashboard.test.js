@@ -113,6 +113,7 @@ const DIGEST = { id: "e2e-digest", name: "e2e digest", func: "chime:noop", trigg
                  trigger_args: { hour: 9, minute: 0, timezone: "UTC" } };
 const OTHER = { id: "e2e-other", name: "other job", func: "chime:noop", trigger: "interval",
                 trigger_args: { minutes: 10 } };
+const FAR = { run_date: "2031-01-01T00:00:00+00:00" };
 const row = (id) => `#jobs-body tr[data-job-id="${id}"]`;
 
 async function scenario(base, page, problems) {
@@ -157,6 +158,34 @@ async function scenario(base, page, problems) {
     await shot(page, "02-jobs.png");
   });
   if (!created) return;
+
+  await step("triggers and durations in words (ui/words.js in the page)", page, async () => {
+    const cases = [
+      ["interval", { hours: 1, minutes: 30 }, "every 1 hour 30 minutes"],
+      ["interval", { seconds: 1 }, "every 1 second"],
+      ["cron", { crontab: "*/15 9-17 * * 1-5" }, 'crontab "*/15 9-17 * * 1-5"'],
+      ["cron", { day_of_week: "mon-fri", hour: 9, timezone: "Europe/Berlin" }, "on mon-fri at 09:00 (Europe/Berlin)"],
+      ["cron", { day_of_week: 0, hour: 8 }, "on mon at 08:00"],
+      ["cron", { minute: "*/5" }, "every 5 minutes"],
+      ["cron", { minute: 5 }, "hourly at minute 5"],
+      ["cron", { day: "last", hour: 23, minute: 30 }, "on day last at 23:30"],
+      ["cron", { hour: 3, minute: 0, second: 15 }, "daily at 03:00:15"],
+      ["cron", {}, "every second"],
+      ["date", { run_date: "2031-01-01T00:00:00+00:00" }, "once at 2031-01-01 00:00:00 UTC"],
+      ["date", { run_date: "2031-01-01T09:30:00.250000+01:00", timezone: "Europe/Paris" },
+       "once at 2031-01-01 09:30:00 +01:00 (Europe/Paris)"],
+    ];
+    const got = await page.evaluate(async (list) => {
+      const w = await import("/ui/words.js");
+      return {
+        triggers: list.map(([kind, args]) => w.triggerWords(kind, args)),
+        millis: [w.millis(0.04), w.millis(250), w.millis(12345), w.millis(null)],
+      };
+    }, cases);
+    cases.forEach(([kind, args, want], i) =>
+      check(got.triggers[i] === want, `${kind} ${JSON.stringify(args)}: "${got.triggers[i]}", want "${want}"`));
+    check(JSON.stringify(got.millis) === JSON.stringify(["0.04 ms", "250 ms", "12.3 s", "—"]), `millis ${got.millis}`);
+  });
 
   await step("search filters the table", page, async () => {
     await page.fill("#search", "digest");
@@ -208,7 +237,7 @@ async function scenario(base, page, problems) {
     const id = await page.getAttribute('#runs-body tr[data-status="succeeded"]', "data-run-id");
     check(Number(id) === run.id, `the page shows run ${id}, the API ${run.id}`);
     await page.locator("#job-chart svg rect.bar.succeeded").waitFor({ timeout: WAIT_MS });
-    await page.locator("#job-chart svg polyline.late").waitFor({ state: "attached", timeout: WAIT_MS });
+    await page.locator("#job-chart svg circle.late-dot").waitFor({ state: "attached", timeout: WAIT_MS });
     await shot(page, "04-job.png");
   });
 
@@ -217,10 +246,46 @@ async function scenario(base, page, problems) {
     await waitText(page, `${row(DIGEST.id)} td.outcome`, "succeeded");
   });
 
+  await step("a failed run shows its error, a command's run the tail of its output", page, async () => {
+    const jobs = [
+      { id: "e2e-fail", name: "always fails", func: "chime:fail", trigger: "date", trigger_args: FAR },
+      { id: "e2e-exec", name: "prints", func: "chime:exec", trigger: "date", trigger_args: FAR,
+        kwargs: { argv: ["/bin/sh", "-c", "seq 1 500"] } },
+    ];
+    for (const job of jobs) {
+      const r = await apiCall(base, "POST", "/schedule/jobs", job);
+      check(r.status === 200, `POST ${job.id} answered ${r.status} ${JSON.stringify(r.json)}`);
+    }
+    await page.goto(`${base}/#/jobs/e2e-fail`);
+    await waitText(page, "#job-title", "always fails");
+    await page.click('#job-actions button[data-action="run"]');
+    await page.locator('#runs-body tr[data-status="failed"] td.output pre.error').waitFor({ timeout: WAIT_MS });
+    const error = (await page.textContent('#runs-body tr[data-status="failed"] td.output pre.error')).trim();
+    check(error === "chime:fail always fails", `error cell: ${error}`);
+    await page.locator("#job-chart svg rect.bar.failed").waitFor({ timeout: WAIT_MS });
+    await page.goto(`${base}/#/jobs/e2e-exec`);
+    await waitText(page, "#job-title", "prints");
+    await page.click('#job-actions button[data-action="run"]');
+    const out = '#runs-body tr[data-status="succeeded"] td.output pre.out';
+    await page.locator(out).waitFor({ timeout: WAIT_MS });
+    const tail = await page.textContent(out);
+    check(tail === "…" + ["493", "494", "495", "496", "497", "498", "499", "500"].join("\n"),
+          `output tail: ${JSON.stringify(tail)}`);
+    const full = await page.getAttribute(out, "title");
+    check(full.startsWith("1\n2\n3\n") && full.endsWith("499\n500"), "the title is not the whole output");
+    await shot(page, "05-output.png");
+    await page.click("#nav-jobs");
+    await waitText(page, `${row("e2e-fail")} td.outcome`, "failed");
+    await page.selectOption("#state-filter", "failing");
+    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 1, null, { timeout: WAIT_MS });
+    check((await visibleRows(page))[0] === "e2e-fail", "the failing filter shows the wrong job");
+    await page.selectOption("#state-filter", "all");
+  });
+
   await step("delete asks for confirmation: cancel keeps the job, confirm removes it", page, async () => {
     await page.click(`${row(OTHER.id)} button[data-action="delete"]`);
     await page.locator("#confirm-dialog").waitFor({ state: "visible", timeout: WAIT_MS });
-    await shot(page, "05-confirm.png");
+    await shot(page, "06-confirm.png");
     await page.click("#confirm-cancel");
     await page.locator("#confirm-dialog").waitFor({ state: "hidden", timeout: WAIT_MS });
     check((await apiCall(base, "GET", `/schedule/jobs/${OTHER.id}`)).status === 200, "cancel deleted the job");
@@ -236,7 +301,7 @@ async function scenario(base, page, problems) {
     await page.locator("#nodes-note").waitFor({ state: "visible", timeout: WAIT_MS });
     const note = await page.textContent("#nodes-note");
     check(/No cluster/.test(note) && /sqlite/.test(note), `note: ${note}`);
-    await shot(page, "06-nodes.png");
+    await shot(page, "07-nodes.png");
   });
 
   await step("no console error, page error or CSP violation", null, async () => {
@@ -268,17 +333,18 @@ async function headersStep(base) {
 async function clusterStep(browser, dir) {
   let node = null;
   let page = null;
-  await step("with PostgreSQL the nodes page lists the node and its heartbeat moves", null, async () => {
+  await step("with PostgreSQL (and no token) the nodes page lists the node and its heartbeat moves", null, async () => {
     const url = process.env.CHIME_E2E_PG_URL;
     check(url, "CHIME_E2E_PG_URL is not set: run the test under scripts/with_pg.sh (make test does)");
+    // This one runs without a token: the page must not ask for one.
     node = await startChimed(dir, url, "chimed-pg.log",
-                             { CHIME_NODE_NAME: "e2e-node", CHIME_HEARTBEAT_INTERVAL: "1s" });
+                             { CHIME_API_TOKEN: "", CHIME_NODE_NAME: "e2e-node", CHIME_HEARTBEAT_INTERVAL: "1s" });
     page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
     await page.goto(node.base + "/#/nodes");
-    await page.fill("#token-input", TOKEN);
-    await page.click("#token-submit");
     const cell = '#nodes-body tr[data-node="e2e-node"]';
     await page.locator(cell).waitFor({ timeout: WAIT_MS });
+    check(!(await page.locator("#login-view").isVisible()), "a token-less chimed asked for a token");
+    check(!(await page.locator("#forget-token").isVisible()), "Forget token shown without a token");
     await waitText(page, `${cell} td.state`, "alive");
     const pid = (await page.textContent(`${cell} td.num`)).trim();
     check(Number(pid) === node.proc.pid, `pid ${pid}, chimed's is ${node.proc.pid}`);
@@ -287,7 +353,7 @@ async function clusterStep(browser, dir) {
       const e = document.querySelector(sel);
       return e !== null && e.title !== was;
     }, [`${cell} td.heartbeat`, first], { timeout: WAIT_MS });
-    await shot(page, "07-nodes-postgres.png");
+    await shot(page, "08-nodes-postgres.png");
   });
   if (page) await page.close().catch(() => {});
   if (node) {
@@ -304,7 +370,7 @@ async function main() {
   let browser = null;
   try {
     await step("chimed starts", null, async () => {
-      daemon = await startChimed(dir, `sqlite:///${dir}/e2e.db`, "chimed.log");
+      daemon = await startChimed(dir, `sqlite:///${dir}/e2e.db`, "chimed.log", { CHIME_ALLOW_EXEC: "true" });
     });
     if (!daemon) return;
     await headersStep(daemon.base);

@@ -47,7 +47,8 @@ def test_exec_job_runs_and_records_output(chimed_factory):
     got = poll(lambda: finished(d, job_id), 15)
     assert got, "no finished run of a 1 s command job within 15 s:\n" + d.log_text()
     run = got[0]
-    assert run["status"] == "succeeded", run
+    assert run["status"] == "succeeded" and run["exit_code"] == 0, run
+    assert run["http_status"] is None, run
     out = json.loads(run["output"])
     assert out["stdout_tail"] == "hello\n", out
     assert out["exit_status"] == 0 and out["signal"] is None, out
@@ -63,7 +64,22 @@ def test_exec_failure_recorded_with_exit_status(chimed_factory):
     assert got, d.log_text()
     assert got[0]["status"] == "failed", got[0]
     assert got[0]["error"] == "exit status 3", got[0]
+    assert got[0]["status"] == "failed" and got[0]["exit_code"] == 3, got[0]
     assert json.loads(got[0]["output"])["stderr_tail"] == "broken\n"
+
+
+def test_exec_timeout_recorded_timed_out(chimed_factory):
+    """A command that ignores SIGTERM is killed after the grace: timed_out, no exit code."""
+    d = chimed_factory(env={"CHIME_ALLOW_EXEC": "1"})
+    job_id = add(d, {**ECHO_EVERY_SECOND, "trigger_args": {"seconds": 5},
+                     "kwargs": {"argv": ["sh", "-c", "trap '' TERM; sleep 30"],
+                                "timeout": 0.3, "kill_grace": 0.2}})
+    got = poll(lambda: finished(d, job_id), 20)
+    assert got, d.log_text()
+    run = got[0]
+    assert run["status"] == "timed_out", run
+    assert run["error"] == "timed out after 0.3 s (SIGTERM, then SIGKILL after 0.2 s)", run
+    assert run["exit_code"] is None and json.loads(run["output"])["signal"] == 9, run
 
 
 def test_exec_bad_kwargs_400(chimed_factory):

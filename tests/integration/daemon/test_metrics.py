@@ -14,6 +14,7 @@ store latency, HTTP requests by route template, and the PostgreSQL claim
 counters.
 """
 import math
+import os
 import re
 import time
 
@@ -239,6 +240,40 @@ def test_metrics_need_the_token_and_describe_every_family(chimed_factory, store)
         assert pg == [], "PostgreSQL claim metrics on a local store"
 
 
+DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs", "metrics.md")
+
+
+def documented_metrics():
+    """docs/metrics.md's table: {name: (type, labels cell)}."""
+    rows = {}
+    with open(DOCS, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"\| `([a-z_]+)` \| (counter|gauge|histogram) \| ([^|]*) \|", line)
+            if m:
+                rows[m.group(1)] = (m.group(2), m.group(3))
+    return rows
+
+
+def test_docs_list_every_metric_with_its_labels(chimed_factory, store):
+    d = chimed_factory(env=ENV)
+    d.req("GET", "/metrics")  # a 401, so the HTTP family has a sample with labels
+    fams = scrape(d)
+    docs = documented_metrics()
+    for name, fam in fams.items():
+        assert name in docs, f"{name} is not in docs/metrics.md"
+        typ, labels_cell = docs[name]
+        assert typ == fam["type"], (name, typ, fam["type"])
+        names = {k for _, labels, _ in fam["samples"] for k in labels if k != "le"}
+        for label in names:
+            assert f"`{label}`" in labels_cell, f"{name}: label {label} not documented"
+        if not names:
+            assert labels_cell.strip() == "none", f"{name}: documented labels it has not"
+    missing = set(docs) - set(fams)
+    if store == "sqlite":
+        missing = {n for n in missing if not n.startswith("chime_pg_")}
+    assert missing == set(), f"documented but not served: {missing}"
+
+
 def test_counters_move_with_real_runs(chimed_factory, store):
     d = chimed_factory(env=ENV)
     before = scrape(d)
@@ -283,6 +318,7 @@ def test_counters_move_with_real_runs(chimed_factory, store):
     assert r.status == 200, r
     assert d.req("GET", "/schedule/jobs/not-a-job", headers=AUTH).status == 404
     assert d.req("GET", "/no/such/route", headers=AUTH).status == 404
+    assert d.req("GET", "/").status == 200  # the dashboard (no token needed)
     after = scrape(d)
     assert value(after, "chime_jobs", state="scheduled") == 2
     assert value(after, "chime_jobs", state="paused") == 1
@@ -292,6 +328,7 @@ def test_counters_move_with_real_runs(chimed_factory, store):
     assert value(after, http, route="/schedule/jobs/{id}/pause", method="POST", code="200") == 1
     assert value(after, http, route="/schedule/jobs/{id}", method="GET", code="404") == 1
     assert value(after, http, route="unmatched", method="GET", code="404") == 1
+    assert value(after, http, route="dashboard", method="GET", code="200") == 1
     assert value(after, http, route="/metrics", method="GET", code="200") >= 3
     text = d.req("GET", "/metrics", headers=AUTH).body.decode()
     assert ok not in text and "not-a-job" not in text, "a raw path made it into a label"
@@ -331,3 +368,18 @@ def test_jobs_by_state_over_named_job_stores(chimed_factory):
     fams = scrape(d)
     assert value(fams, "chime_jobs", state="scheduled") == 2
     assert value(fams, "chime_jobs", state="paused") == 1
+
+
+def test_runs_left_running_by_a_killed_chimed_count_as_lost(chimed_factory):
+    first = chimed_factory(env=ENV, db="shared")
+    job = add(first, {"func": "chime:sleep", "kwargs": {"seconds": 60}, "trigger": "date",
+                      "trigger_args": {"run_date": "2031-01-01T00:00:00+00:00"}})
+    r = first.req("POST", f"/schedule/jobs/{job}/run", headers=AUTH)
+    assert r.status == 202, r
+    assert poll(lambda: value(scrape(first), "chime_executor_busy_workers") == 1, 10)
+    first.kill()  # SIGKILL: the run stays recorded as running
+    second = chimed_factory(env=ENV, db="shared")
+    fams = scrape(second)
+    assert value(fams, "chime_runs_total", status="lost") == 1, second.log_text()
+    r = second.req("GET", f"/schedule/jobs/{job}/runs", headers=AUTH)
+    assert [run["status"] for run in r.json()["runs"]] == ["lost"], r

@@ -121,12 +121,13 @@ def test_webhook_503_recorded_failed_with_status(chimed, endpoint):
     run = first_finished(chimed, job_id)
     assert run["status"] == "failed", run
     assert run["error"] == "HTTP 503 (expected 2xx)", run
+    assert run["http_status"] == 503 and run["exit_code"] is None, run
     out = json.loads(run["output"])
     assert out["status"] == 503 and out["body_tail"] == "down for maintenance", out
     ok_id = add(chimed, {"url": url(endpoint, "/fail"), "method": "DELETE",
                          "expect_status": [503]})
     run = first_finished(chimed, ok_id)
-    assert run["status"] == "succeeded", run
+    assert run["status"] == "succeeded" and run["http_status"] == 503, run
     with endpoint.lock:
         assert any(s["method"] == "DELETE" for s in endpoint.seen)
 
@@ -135,10 +136,11 @@ def test_webhook_timeout_and_refused_connection(chimed, endpoint):
     slow = add(chimed, {"url": url(endpoint, "/slow"), "timeout": 0.5}, seconds=2)
     closed = add(chimed, {"url": f"http://127.0.0.1:{free_port()}/x"}, seconds=2)
     run = first_finished(chimed, slow)
-    assert run["status"] == "failed" and run["error"] == "timed out after 0.5 s", run
+    assert run["status"] == "timed_out" and run["error"] == "timed out after 0.5 s", run
     assert json.loads(run["output"])["status"] is None
+    assert run["http_status"] is None, run
     run = first_finished(chimed, closed)
-    assert run["status"] == "failed", run
+    assert run["status"] == "failed" and run["http_status"] is None, run
     assert run["error"].startswith("connection refused: "), run
 
 

@@ -69,7 +69,7 @@ static void run(const char *kwargs, struct chime_outcome *out, json_t **out_json
     json_t *bound;
     if (bind(kwargs, &bound, &diag) != 0)
         fail_msg("bind %s: %s", kwargs, diag.message);
-    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound };
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0 };
     memset(out, 0, sizeof(*out));
     exec_fn()->fn(&call, out);
     json_decref(bound);
@@ -254,6 +254,39 @@ static void test_run_timeout_kills_after_grace(void **state)
     chime_outcome_release(&o);
 }
 
+/* The job's own timeout (the call's timeout_ms) stops a command whose kwargs allow longer. */
+static void test_job_timeout_bounds_the_command(void **state)
+{
+    (void)state;
+    struct chime_diag diag;
+    json_t *bound;
+    assert_int_equal(bind("{\"argv\":[\"sh\",\"-c\",\"trap '' TERM; sleep 30\"],"
+                          "\"kill_grace\":0.2}",
+                          &bound, &diag),
+                     0);
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 300 };
+    struct chime_outcome o = { 0 };
+    exec_fn()->fn(&call, &o);
+    assert_false(o.ok);
+    assert_true(o.timed_out);
+    assert_false(o.has_exit_code);
+    assert_string_equal(o.error, "timed out after 0.3 s (SIGTERM, then SIGKILL after 0.2 s)");
+    chime_outcome_release(&o);
+    /* A command that ends in time keeps its exit status. */
+    call.timeout_ms = 5000;
+    json_decref(bound);
+    assert_int_equal(bind("{\"argv\":[\"sh\",\"-c\",\"exit 4\"]}", &bound, &diag), 0);
+    call.kwargs = bound;
+    memset(&o, 0, sizeof(o));
+    exec_fn()->fn(&call, &o);
+    assert_false(o.timed_out);
+    assert_true(o.has_exit_code);
+    assert_int_equal(o.exit_code, 4);
+    assert_string_equal(o.error, "exit status 4");
+    chime_outcome_release(&o);
+    json_decref(bound);
+}
+
 static void test_run_missing_command_or_cwd_fails_cleanly(void **state)
 {
     (void)state;
@@ -309,7 +342,7 @@ static void test_run_rechecks_the_gate(void **state)
     json_t *bound;
     assert_int_equal(bind("{\"argv\":[\"/bin/echo\",\"x\"]}", &bound, &diag), 0);
     configure(false, NULL);
-    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound };
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0 };
     struct chime_outcome o = { 0 };
     exec_fn()->fn(&call, &o);
     assert_false(o.ok);
@@ -328,7 +361,7 @@ static void test_run_rechecks_the_gate(void **state)
 /* Calls chime:exec with already bound kwargs. */
 static void call_bound(json_t *bound, struct chime_outcome *out)
 {
-    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound };
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0 };
     memset(out, 0, sizeof(*out));
     exec_fn()->fn(&call, out);
 }
@@ -420,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup(test_run_failure_exit_status, setup_enabled),
         cmocka_unit_test_setup(test_run_killed_by_signal, setup_enabled),
         cmocka_unit_test_setup(test_run_timeout_kills_after_grace, setup_enabled),
+        cmocka_unit_test_setup(test_job_timeout_bounds_the_command, setup_enabled),
         cmocka_unit_test_setup(test_run_missing_command_or_cwd_fails_cleanly, setup_enabled),
         cmocka_unit_test_setup(test_run_env_cwd_stdin, setup_enabled),
         cmocka_unit_test_setup(test_run_output_is_made_valid_utf8, setup_enabled),

@@ -109,6 +109,30 @@ static void test_every_field_accepted(void **state)
     assert_int_equal(chime_job_max_instances(&job, &defaults), 3);
     assert_int_equal(job.next_run, 1893452400LL * SEC); /* 2029-12-31T23:00:00Z */
     assert_true(replace);
+    /* The run options left out are their defaults. */
+    assert_int_equal(job.policy.timeout_s, 0);
+    assert_int_equal(job.policy.retries, 0);
+    assert_int_equal(job.policy.retry_backoff_s, CHIME_RETRY_BACKOFF_DEFAULT_S);
+    assert_int_equal(job.policy.overlap, CHIME_OVERLAP_SKIP);
+    chime_job_release(&job);
+    assert_int_equal(from_text("{" DIGEST ", " EVERY10M ", \"timeout\": 30, \"retries\": 3, "
+                               "\"retry_backoff\": 2, \"retry_jitter\": 1, \"overlap\": \"skip\"}",
+                               &job, NULL, &d),
+                     0);
+    assert_int_equal(job.policy.timeout_s, 30);
+    assert_int_equal(job.policy.retries, 3);
+    assert_int_equal(job.policy.retry_backoff_s, 2);
+    assert_int_equal(job.policy.retry_jitter_s, 1);
+    assert_int_equal(job.policy.overlap, CHIME_OVERLAP_SKIP);
+    /* Backoff doubles per attempt; jitter adds up to retry_jitter. */
+    assert_int_equal(chime_job_retry_delay_us(&job.policy, 2, 0.0), 2 * SEC);
+    assert_int_equal(chime_job_retry_delay_us(&job.policy, 3, 0.0), 4 * SEC);
+    assert_int_equal(chime_job_retry_delay_us(&job.policy, 4, 0.5), 8 * SEC + SEC / 2);
+    assert_int_equal(chime_job_retry_delay_us(&job.policy, 60, 0.0), 86400 * SEC);
+    json_t *view = chime_job_to_json(&job);
+    assert_int_equal(json_integer_value(json_object_get(view, "timeout")), 30);
+    assert_null(json_object_get(view, "overlap")); /* the default is left out */
+    json_decref(view);
     chime_job_release(&job);
     /* Nulls: misfire_grace_time null is unlimited, next_run_time null starts paused. */
     assert_int_equal(from_text("{" DIGEST ", " EVERY10M ", \"name\": null, \"id\": null, "
@@ -175,6 +199,20 @@ static const struct bad_case bad_cases[] = {
     { "{" DIGEST ", " EVERY10M ", \"max_instances\": 0}", CHIME_EINVAL, "max_instances", ">= 1" },
     { "{" DIGEST ", " EVERY10M ", \"max_instances\": \"2\"}", CHIME_EINVAL, "max_instances", NULL },
     { "{" DIGEST ", " EVERY10M ", \"max_instances\": 2.0}", CHIME_EINVAL, "max_instances", NULL },
+    { "{" DIGEST ", " EVERY10M ", \"timeout\": 0}", CHIME_EINVAL, "timeout", "from 1 to" },
+    { "{" DIGEST ", " EVERY10M ", \"timeout\": 1.5}", CHIME_EINVAL, "timeout", NULL },
+    { "{" DIGEST ", " EVERY10M ", \"timeout\": 99999999}", CHIME_EINVAL, "timeout", NULL },
+    { "{" DIGEST ", " EVERY10M ", \"retries\": -1}", CHIME_EINVAL, "retries", "from 0 to 100" },
+    { "{" DIGEST ", " EVERY10M ", \"retries\": \"2\"}", CHIME_EINVAL, "retries", NULL },
+    { "{" DIGEST ", " EVERY10M ", \"retry_backoff\": -1}", CHIME_EINVAL, "retry_backoff", NULL },
+    { "{" DIGEST ", " EVERY10M ", \"retry_jitter\": 86401}", CHIME_EINVAL, "retry_jitter", NULL },
+    { "{" DIGEST ", " EVERY10M ", \"overlap\": \"kill\"}", CHIME_EINVAL, "overlap",
+      "'skip', 'queue', 'replace'" },
+    { "{" DIGEST ", " EVERY10M ", \"overlap\": 1}", CHIME_EINVAL, "overlap", NULL },
+    { "{" DIGEST ", " EVERY10M ", \"overlap\": \"queue\"}", CHIME_EINVAL, "overlap",
+      "not supported yet" },
+    { "{" DIGEST ", " EVERY10M ", \"overlap\": \"replace\"}", CHIME_EINVAL, "overlap",
+      "not supported yet" },
     { "{" DIGEST ", " EVERY10M ", \"next_run_time\": 5}", CHIME_EINVAL, "next_run_time", NULL },
     { "{" DIGEST ", " EVERY10M ", \"next_run_time\": \"soon\"}", CHIME_EINVAL, "next_run_time",
       NULL },
@@ -330,6 +368,9 @@ static void test_stored_round_trip_is_lossless(void **state)
     round_trip("{" DIGEST ", " EVERY10M "}");
     round_trip("{" DIGEST ", " EVERY10M ", \"id\": \"x\", \"name\": \"n\", \"args\": [\"vip\"], "
                "\"coalesce\": false, \"misfire_grace_time\": null, \"max_instances\": 4}");
+    round_trip("{" DIGEST ", " EVERY10M ", \"timeout\": 30, \"retries\": 2, \"retry_backoff\": 0, "
+               "\"retry_jitter\": 5, \"overlap\": \"skip\"}");
+    round_trip("{" DIGEST ", " EVERY10M ", \"retry_backoff\": 10}");
     round_trip("{\"func\": \"chime:noop\", \"trigger\": \"interval\", \"trigger_args\": "
                "{\"seconds\": 1}, \"next_run_time\": null, \"misfire_grace_time\": 5}");
     round_trip("{\"func\": \"chime:fail\", \"kwargs\": {\"message\": \"m\"}, \"trigger\": "
@@ -407,6 +448,8 @@ static void test_bad_stored_jobs_are_errors(void **state)
         { "paused", "1", "paused" },
         { "version", "1.5", "version" },
         { "max_instances", "0", "max_instances" },
+        { "retries", "-2", "retries" },
+        { "overlap", "\"sometimes\"", "overlap" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct chime_job job;

@@ -60,10 +60,10 @@ static const struct {
     { "date", "{\"run_date\": \"2027-03-01T12:00:00.5+05:30\"}" },
 };
 static const struct chime_job_policy policies[] = {
-    { -1, CHIME_GRACE_DEFAULT, -1 },
-    { 1, CHIME_GRACE_UNLIMITED, 3 },
-    { 0, 120, -1 },
-    { -1, 1, 1 },
+    { -1, CHIME_GRACE_DEFAULT, -1, 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP },
+    { 1, CHIME_GRACE_UNLIMITED, 3, 30, 2, 5, 3, CHIME_OVERLAP_QUEUE },
+    { 0, 120, -1, 0, 1, 0, 0, CHIME_OVERLAP_REPLACE },
+    { -1, 1, 1, 3600, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -17,15 +17,15 @@ static void test_status_names_round_trip(void **state)
 {
     (void)state;
     static const char *names[] = { "running", "succeeded", "failed", "timed_out",
-                                   "missed",  "skipped",   "lost" };
-    for (int i = 0; i < 7; i++) {
+                                   "missed",  "skipped",   "lost",   "cancelled" };
+    for (int i = 0; i < 8; i++) {
         enum chime_run_status st = CHIME_RUN_RUNNING;
         assert_string_equal(chime_run_status_name((enum chime_run_status)i), names[i]);
         assert_int_equal(chime_run_status_parse(names[i], &st), 0);
         assert_int_equal(st, i);
     }
     enum chime_run_status st = CHIME_RUN_LOST;
-    assert_null(chime_run_status_name((enum chime_run_status)7));
+    assert_null(chime_run_status_name((enum chime_run_status)8));
     assert_null(chime_run_status_name((enum chime_run_status) - 1));
     assert_int_equal(chime_run_status_parse("Running", &st), CHIME_EINVAL);
     assert_int_equal(chime_run_status_parse("", &st), CHIME_EINVAL);
@@ -109,7 +109,19 @@ static void test_to_json_times_and_durations(void **state)
     assert_true(json_is_null(json_object_get(j, "output")));
     assert_int_equal(json_integer_value(json_object_get(j, "lateness_ms")), 1500);
     assert_int_equal(json_integer_value(json_object_get(j, "duration_ms")), 250);
+    assert_true(json_is_null(json_object_get(j, "exit_code")));
+    assert_true(json_is_null(json_object_get(j, "http_status")));
     json_decref(j);
+    /* A command's exit status (0 included) and a webhook's HTTP status. */
+    r.exit_code = 0;
+    r.http_status = 503;
+    j = chime_run_to_json(&r);
+    assert_true(json_is_integer(json_object_get(j, "exit_code")));
+    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "http_status")), 503);
+    json_decref(j);
+    r.exit_code = CHIME_RUN_NO_EXIT_CODE;
+    r.http_status = 0;
     /* A missed run never started: no start, end, lateness or duration. */
     r.status = CHIME_RUN_MISSED;
     r.cause = CHIME_CAUSE_SCHEDULE;

@@ -54,6 +54,10 @@ static void test_invoke(const struct chime_func *fn, const struct chime_call *ca
                         struct chime_outcome *out, void *ctx)
 {
     struct gate *g = ctx;
+    if (strncmp(call->job_id, "slow", 4) == 0) { /* takes 5 s of the fake clock */
+        struct fixture *f = (struct fixture *)((char *)g - offsetof(struct fixture, gate));
+        chime_fake_clock_advance(f->fake, 5 * SEC);
+    }
     if (strncmp(call->job_id, "block", 5) == 0) {
         pthread_mutex_lock(&g->mu);
         g->entered++;
@@ -211,6 +215,7 @@ struct runs {
     int status[64];
     chime_utime scheduled[64];
     int cause[64];
+    int attempt[64];
     char error[64][128];
 };
 
@@ -221,6 +226,7 @@ static int collect_run(const struct chime_run *run, void *ctx)
         r->status[r->n] = (int)run->status;
         r->scheduled[r->n] = run->scheduled;
         r->cause[r->n] = (int)run->cause;
+        r->attempt[r->n] = run->attempt;
         chime__strlcpy(r->error[r->n], run->error ? run->error : "", sizeof(r->error[0]));
         r->n++;
     }
@@ -234,11 +240,12 @@ static void runs_of(struct fixture *f, const char *job_id, struct runs *out)
     assert_int_equal(f->store->ops->list_runs(f->store, &filter, collect_run, out), 0);
     for (size_t i = 0; i < out->n / 2; i++) { /* newest first -> oldest first */
         size_t j = out->n - 1 - i;
-        int s = out->status[i], c = out->cause[i];
+        int s = out->status[i], c = out->cause[i], a = out->attempt[i];
         chime_utime t = out->scheduled[i];
         char e[128];
         memcpy(e, out->error[i], sizeof(e));
         out->status[i] = out->status[j], out->cause[i] = out->cause[j];
+        out->attempt[i] = out->attempt[j], out->attempt[j] = a;
         out->scheduled[i] = out->scheduled[j];
         memcpy(out->error[i], out->error[j], sizeof(e));
         out->status[j] = s, out->cause[j] = c, out->scheduled[j] = t;
@@ -875,6 +882,87 @@ static void test_sched_loop_follows_clock_steps(void **state)
     assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
 }
 
+/* A job's timeout: an in-process function that returns after it is recorded timed_out. */
+static void test_sched_job_timeout_records_timed_out(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"slow-t\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"hours\":1},\"timeout\":2}");
+    add_job(f, "{\"id\":\"slow-ok\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"hours\":1},\"timeout\":30}");
+    advance(f, 3600 * SEC); /* each run takes 5 s of the clock: nothing comes due again */
+    assert_int_equal(run_due(f), 2);
+    struct runs r;
+    runs_of(f, "slow-t", &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], CHIME_RUN_TIMED_OUT);
+    assert_non_null(strstr(r.error[0], "the job's timeout is 2 s"));
+    runs_of(f, "slow-ok", &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], CHIME_RUN_SUCCEEDED);
+    assert_int_equal(rec_count(&f->rec, CHIME_EVENT_RUN_FAILED), 1);
+}
+
+static chime_utime next_retry_of(struct fixture *f)
+{
+    chime_utime t = CHIME_UTIME_NONE;
+    f->store->ops->next_retry(f->store, &t);
+    return t;
+}
+
+/* retries 2, backoff 5 s: attempts at +0, +5 s, +15 s, each its own failed record. */
+static void test_sched_retries_with_backoff_on_the_fake_clock(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"flaky\",\"func\":\"chime:fail\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"hours\":1},\"retries\":2,\"retry_backoff\":5}");
+    add_job(f, "{\"id\":\"fine\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"hours\":1},\"retries\":2,\"retry_backoff\":5}");
+    chime_utime fire = T0 + 3600 * SEC;
+    advance(f, 3600 * SEC);
+    assert_int_equal(run_due(f), 2);
+    assert_int_equal(next_retry_of(f), fire + 5 * SEC); /* only the failed one retries */
+    advance(f, 4 * SEC);
+    assert_int_equal(run_due(f), 0); /* not before its backoff */
+    advance(f, 1 * SEC);
+    assert_int_equal(run_due(f), 1);
+    assert_int_equal(next_retry_of(f), fire + 15 * SEC); /* doubled */
+    advance(f, 10 * SEC);
+    assert_int_equal(run_due(f), 1);
+    assert_int_equal(next_retry_of(f), CHIME_UTIME_NONE); /* retries used up */
+    struct runs r;
+    runs_of(f, "flaky", &r);
+    assert_int_equal(r.n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r.status[i], CHIME_RUN_FAILED);
+        assert_int_equal(r.attempt[i], i + 1);
+        assert_int_equal(r.scheduled[i], fire); /* all attempts of the same fire */
+    }
+    runs_of(f, "fine", &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.attempt[0], 1);
+    assert_int_equal(next_run_of(f, "flaky"), fire + 3600 * SEC); /* the schedule is unchanged */
+}
+
+/* Jitter stays within retry_jitter; a removed job's retry is dropped. */
+static void test_sched_retry_jitter_and_removed_job(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"jit\",\"func\":\"chime:fail\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"hours\":1},\"retries\":1,\"retry_backoff\":2,"
+               "\"retry_jitter\":3}");
+    advance(f, 3600 * SEC);
+    assert_int_equal(run_due(f), 1);
+    chime_utime due = next_retry_of(f);
+    assert_true(due >= now_of(f) + 2 * SEC && due <= now_of(f) + 5 * SEC);
+    assert_int_equal(chime_sched_remove_job(f->sched, "jit"), 0);
+    advance(f, 10 * SEC);
+    assert_int_equal(run_due(f), 0);
+    struct runs r;
+    runs_of(f, "jit", &r);
+    assert_int_equal(r.n, 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -905,6 +993,9 @@ int main(void)
         T(test_sched_background_thread_runs_after_wake),
         T(test_sched_list_jobs_orders_paused_last),
         T(test_sched_new_rejects_bad_config),
+        T(test_sched_job_timeout_records_timed_out),
+        T(test_sched_retries_with_backoff_on_the_fake_clock),
+        T(test_sched_retry_jitter_and_removed_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

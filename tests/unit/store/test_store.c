@@ -19,6 +19,7 @@
 
 #include "base/base.h"
 #include "store/store.h"
+#include "store/store_pg.h"
 #include "store/store_sqlite.h"
 
 #define SEC 1000000LL
@@ -26,7 +27,7 @@
 
 struct fixture {
     bool sqlite;
-    bool pg;         /* PostgreSQL: url names a fresh schema of CHIME_TEST_PG_URL */
+    bool pg; /* PostgreSQL: url names a fresh schema of CHIME_TEST_PG_URL */
     char schema[64];
     char dir[64];
     char path[96];
@@ -68,7 +69,6 @@ static void make_job(struct chime_job *job, const char *id, int64_t seconds)
     job->kwargs = chime__strdup("{}");
     job->jobstore = chime__strdup("default");
     job->trigger = interval_s(seconds);
-    job->policy = (struct chime_job_policy){ -1, CHIME_GRACE_DEFAULT, -1 };
     job->next_run = T0 + seconds * SEC;
     job->created_at = job->updated_at = T0;
 }
@@ -85,8 +85,8 @@ static int open_store(struct fixture *f)
 {
     struct chime_diag d;
     chime_diag_clear(&d);
-    int rc = chime_store_open(f->sqlite || f->pg ? f->url : "memory://", &f->defaults,
-                              &f->store, &d);
+    int rc = chime_store_open(f->sqlite || f->pg ? f->url : "memory://", &f->defaults, &f->store,
+                              &d);
     if (rc)
         print_error("open %s: %s\n", f->url, d.message);
     return rc;
@@ -275,6 +275,153 @@ static void test_store_add_get_roundtrip(void **state)
     chime_job_release(&got);
     assert_int_equal(f->store->ops->get_job(f->store, "nope", &got), CHIME_ENOENT);
     assert_int_equal(f->store->ops->count_jobs(f->store), 1);
+}
+
+static void assert_options(struct fixture *f, const char *id, int timeout_s, int retries,
+                           int backoff_s, int jitter_s, int overlap)
+{
+    struct chime_job got;
+    chime_job_init(&got);
+    assert_int_equal(f->store->ops->get_job(f->store, id, &got), 0);
+    assert_int_equal(got.policy.timeout_s, timeout_s);
+    assert_int_equal(got.policy.retries, retries);
+    assert_int_equal(got.policy.retry_backoff_s, backoff_s);
+    assert_int_equal(got.policy.retry_jitter_s, jitter_s);
+    assert_int_equal(got.policy.overlap, overlap);
+    chime_job_release(&got);
+}
+
+/* The run options are stored with the job, kept by an update, and survive a reopen. */
+static void test_store_keeps_run_options(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_job job;
+    make_job(&job, "opts", 10);
+    job.policy.timeout_s = 30;
+    job.policy.retries = 3;
+    job.policy.retry_backoff_s = 2;
+    job.policy.retry_jitter_s = 1;
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    add(f, "plain", 10);
+    assert_options(f, "opts", 30, 3, 2, 1, CHIME_OVERLAP_SKIP);
+    assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
+    job.policy.retries = 0;
+    job.policy.timeout_s = 7;
+    assert_int_equal(f->store->ops->update_job(f->store, &job), 0);
+    chime_job_release(&job);
+    assert_options(f, "opts", 7, 0, 2, 1, CHIME_OVERLAP_SKIP);
+    if (f->sqlite || f->pg) {
+        reopen(f);
+        assert_options(f, "opts", 7, 0, 2, 1, CHIME_OVERLAP_SKIP);
+        assert_options(f, "plain", 0, 0, CHIME_RETRY_BACKOFF_DEFAULT_S, 0, CHIME_OVERLAP_SKIP);
+    }
+}
+
+static int claim_retries(struct fixture *f, chime_utime now, struct chime_claim_batch *b)
+{
+    struct chime_claim_request req = { now, 0, "node-b", false };
+    memset(b, 0, sizeof(*b));
+    return f->store->ops->claim_retries(f->store, &req, b);
+}
+
+static chime_utime next_retry(struct fixture *f)
+{
+    chime_utime t = CHIME_UTIME_NONE;
+    int rc = f->store->ops->next_retry(f->store, &t);
+    assert_true(rc == 0 || rc == CHIME_ENOENT);
+    return rc == 0 ? t : CHIME_UTIME_NONE;
+}
+
+/* Fails the claimed run, asking for a retry at retry_at. */
+static void fail_with_retry(struct fixture *f, const struct chime_run *run, chime_utime finished,
+                            chime_utime retry_at)
+{
+    struct chime_run done = *run;
+    done.status = CHIME_RUN_FAILED;
+    done.finished = finished;
+    done.error = "boom";
+    done.retry_at = retry_at;
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+}
+
+/* A failed run's retry is stored with its outcome, survives a reopen, and is claimed
+ * once when due as the same scheduled time's next attempt. */
+static void test_store_retry_claimed_when_due(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "r", 10);
+    add(f, "gone", 10);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 2);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+    for (size_t i = 0; i < 2; i++)
+        fail_with_retry(f, &b.claims[i].run, T0 + 11 * SEC, T0 + 15 * SEC);
+    chime_claim_batch_release(&b);
+    assert_int_equal(next_retry(f), T0 + 15 * SEC);
+    assert_int_equal(f->store->ops->remove_job(f->store, "gone"), 0);
+    assert_int_equal(claim_retries(f, T0 + 14 * SEC, &b), 0);
+    assert_int_equal(b.n_claims, 0);
+    chime_claim_batch_release(&b);
+    if (f->sqlite || f->pg) {
+        reopen(f);
+        assert_int_equal(next_retry(f), T0 + 15 * SEC);
+    }
+    assert_int_equal(claim_retries(f, T0 + 15 * SEC, &b), 0);
+    assert_int_equal(b.n_claims, 1); /* the removed job's retry is dropped */
+    struct chime_run *run = &b.claims[0].run;
+    assert_string_equal(run->job_id, "r");
+    assert_int_equal(run->status, CHIME_RUN_RUNNING);
+    assert_int_equal(run->attempt, 2);
+    assert_int_equal(run->scheduled, T0 + 10 * SEC);
+    assert_true(run->id > 0);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+    struct chime_claim_batch again;
+    assert_int_equal(claim_retries(f, T0 + 16 * SEC, &again), 0);
+    assert_int_equal(again.n_claims, 0); /* claimed once */
+    chime_claim_batch_release(&again);
+    /* The attempt counts as a running instance and finishes like any run. */
+    struct chime_run done = *run;
+    done.status = CHIME_RUN_SUCCEEDED;
+    done.finished = T0 + 17 * SEC;
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+    chime_claim_batch_release(&b);
+    struct runs r;
+    list_runs(f, "r", -1, 0, 0, &r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.runs[0].attempt, 2);
+    assert_int_equal(r.runs[0].status, CHIME_RUN_SUCCEEDED);
+    assert_int_equal(r.runs[1].attempt, 1);
+    assert_int_equal(r.runs[1].status, CHIME_RUN_FAILED);
+    runs_release(&r);
+}
+
+/* A retry due while max_instances runs are running is recorded skipped; one past the
+ * misfire grace is recorded missed. */
+static void test_store_retry_skipped_or_missed(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "r", 10);
+    struct chime_claim_batch b, now_b = { 0 };
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    fail_with_retry(f, &b.claims[0].run, T0 + 11 * SEC, T0 + 12 * SEC);
+    struct chime_claim_request req = { T0 + 11 * SEC, 0, NULL, false };
+    assert_int_equal(f->store->ops->claim_now(f->store, "r", &req, &now_b), 0);
+    assert_int_equal(now_b.claims[0].run.status, CHIME_RUN_RUNNING);
+    struct chime_claim_batch rb;
+    assert_int_equal(claim_retries(f, T0 + 12 * SEC, &rb), 0);
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_SKIPPED);
+    assert_string_equal(rb.claims[0].run.error, "max_instances reached");
+    chime_claim_batch_release(&rb);
+    fail_with_retry(f, &now_b.claims[0].run, T0 + 12 * SEC, T0 + 13 * SEC);
+    assert_int_equal(claim_retries(f, T0 + 200 * SEC, &rb), 0); /* grace is 60 s */
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_MISSED);
+    assert_int_equal(rb.claims[0].run.attempt, 2);
+    chime_claim_batch_release(&rb);
+    chime_claim_batch_release(&now_b);
+    chime_claim_batch_release(&b);
 }
 
 static void test_store_add_existing_is_eexist_unless_replace(void **state)
@@ -495,6 +642,8 @@ static void test_store_finish_run_and_max_instances(void **state)
     done.finished = T0 + 2 * SEC;
     done.error = "boom";
     done.output = "tail";
+    done.exit_code = 3;
+    done.http_status = 502;
     assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
     assert_int_equal(f->store->ops->finish_run(f->store, &done), CHIME_ENOENT);
     assert_int_equal(f->store->ops->claim_now(f->store, "a", &req, &b), 0);
@@ -504,7 +653,15 @@ static void test_store_finish_run_and_max_instances(void **state)
     assert_int_equal(r.n, 1);
     assert_string_equal(r.runs[0].error, "boom");
     assert_string_equal(r.runs[0].output, "tail");
+    assert_int_equal(r.runs[0].exit_code, 3);
+    assert_int_equal(r.runs[0].http_status, 502);
     assert_int_equal(r.runs[0].finished, T0 + 2 * SEC);
+    runs_release(&r);
+    /* A run without them reads back as none (NULL columns), not 0. */
+    list_runs(f, "a", CHIME_RUN_SKIPPED, 0, 0, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.runs[0].exit_code, CHIME_RUN_NO_EXIT_CODE);
+    assert_int_equal(r.runs[0].http_status, 0);
     runs_release(&r);
     assert_int_equal(next_run_of(f, "a"), T0 + 10 * SEC); /* run-now leaves the schedule */
     chime_claim_batch_release(&b);
@@ -635,6 +792,7 @@ static void test_sqlite_finishes_are_written_by_close(void **state)
     done.status = CHIME_RUN_SUCCEEDED;
     done.finished = T0 + 11 * SEC;
     done.output = "ok";
+    done.exit_code = 0;
     assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
     chime_claim_batch_release(&b);
     reopen(f); /* no listing in between: the close must write the finish */
@@ -643,6 +801,7 @@ static void test_sqlite_finishes_are_written_by_close(void **state)
     assert_int_equal(r.n, 1);
     assert_int_equal(r.runs[0].status, CHIME_RUN_SUCCEEDED);
     assert_string_equal(r.runs[0].output, "ok");
+    assert_int_equal(r.runs[0].exit_code, 0);
     runs_release(&r);
 }
 
@@ -655,8 +814,8 @@ static void test_sqlite_unknown_func_is_kept_broken(void **state)
     sqlite3 *db = raw_open(f);
     raw_exec(db, "INSERT INTO jobs SELECT 'gone', name, 'gone.module:fn', args, kwargs, trigger,"
                  " trigger_args, next_run_time, paused, coalesce, misfire_grace_time,"
-                 " max_instances, jobstore, NULL, version, created_at, updated_at"
-                 " FROM jobs WHERE id = 'a'");
+                 " max_instances, jobstore, NULL, version, created_at, updated_at, timeout,"
+                 " retries, retry_backoff, retry_jitter, overlap FROM jobs WHERE id = 'a'");
     sqlite3_close(db);
     assert_int_equal(open_store(f), 0);
     assert_int_equal(f->store->ops->count_jobs(f->store), 2);
@@ -698,6 +857,9 @@ static void test_sqlite_migrates_from_version_1(void **state)
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_readable'"),
                      1);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM jobs_readable"), 1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM runs_readable WHERE exit_code IS NULL"
+                                 " AND http_status IS NULL"),
+                     0);
     sqlite3_close(db);
 }
 
@@ -846,17 +1008,89 @@ static void test_store_count_by_state(void **state)
     assert_int_equal(paused, 1);
 }
 
+/* ---- PostgreSQL: statements the planner must run well on a big table ---- */
+
+/* The first column of every row of sql's result on the fixture's database, one a
+ * line, into out (or "" on error). params: n text parameters. */
+static void pg_text(struct fixture *f, const char *sql, int n, const char *const *params,
+                    char *out, size_t size)
+{
+    PGconn *conn = PQconnectdb(f->url);
+    PQsetNoticeProcessor(conn, quiet, NULL);
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    size_t used = 0;
+    out[0] = '\0';
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        print_error("%s: %s\n", sql, PQresultErrorMessage(res));
+    for (int i = 0; PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res); i++)
+        used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s\n",
+                                 PQgetvalue(res, i, 0));
+    PQclear(res);
+    PQfinish(conn);
+}
+
+/* chime_ts and chime_us convert exactly and are inlined into the statements that
+ * use them (a non-inlined SQL function is a function call per row). */
+static void test_pg_time_functions_exact_and_inlined(void **state)
+{
+    struct fixture *f = *state;
+    char out[4096];
+    pg_text(f,
+            "SELECT bool_and(chime_us(chime_ts(v)) = v) AND chime_ts(0) = 'epoch'::timestamptz"
+            " AND chime_us('2026-01-01 00:00:00.000001+00') = 1767225600000001"
+            " FROM (VALUES (1767225600123456::bigint), (0), (-1), (4102444800000001)) x(v)",
+            0, NULL, out, sizeof(out));
+    assert_string_equal(out, "t\n");
+    pg_text(f, "EXPLAIN (VERBOSE, COSTS OFF) SELECT chime_us(chime_ts(v)) FROM"
+               " generate_series(1::bigint, 2) v",
+            0, NULL, out, sizeof(out));
+    assert_non_null(strstr(out, "timezone"));
+    assert_null(strstr(out, "chime_"));
+}
+
+/* Finishing runs finds them by id (the primary key), whatever the statistics say
+ * about running runs: the partial index of running runs also holds the entries of
+ * every run finished since the last vacuum. */
+static void test_pg_finish_finds_runs_by_primary_key(void **state)
+{
+    struct fixture *f = *state;
+    char out[8192];
+    pg_text(f,
+            "WITH i AS (INSERT INTO runs (job_id, scheduled_time, status, finished_at)"
+            " SELECT 'j' || (g % 50), chime_ts(g), CASE WHEN g % 1000 = 0 THEN 'running'"
+            " ELSE 'succeeded' END, chime_ts(g) FROM generate_series(1, 20000) g RETURNING 1)"
+            " SELECT count(*) FROM i",
+            0, NULL, out, sizeof(out));
+    assert_string_equal(out, "20000\n");
+    PGconn *conn = PQconnectdb(f->url);
+    PQclear(PQexec(conn, "ANALYZE runs"));
+    PQfinish(conn);
+    char sql[2048];
+    snprintf(sql, sizeof(sql), "EXPLAIN (COSTS OFF) %s", chime__pg_stmt_sql[PG_FINISH_RUNS]);
+    const char *params[] = { "[{\"i\": 1000, \"st\": \"succeeded\", \"t1\": 5},"
+                             " {\"i\": 2000, \"st\": \"failed\", \"t1\": 6}]",
+                             "{1000,2000}" };
+    pg_text(f, sql, 2, params, out, sizeof(out));
+    assert_non_null(strstr(out, "runs_pkey"));
+    assert_null(strstr(out, "runs_running"));
+    assert_null(strstr(out, "Seq Scan on runs"));
+}
+
 #define BOTH(t)                                                 \
     cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
             cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
             cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
 #define SQLITE(t) cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
+#define PG(t)     cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         BOTH(test_store_add_get_roundtrip),
         BOTH(test_store_add_existing_is_eexist_unless_replace),
+        BOTH(test_store_keeps_run_options),
+        BOTH(test_store_retry_claimed_when_due),
+        BOTH(test_store_retry_skipped_or_missed),
         BOTH(test_store_update_and_remove),
         BOTH(test_store_list_orders_by_next_run_paused_last_and_pages),
         BOTH(test_store_claim_due_creates_runs_and_advances),
@@ -872,6 +1106,8 @@ int main(void)
         SQLITE(test_sqlite_unknown_func_is_kept_broken),
         SQLITE(test_sqlite_migrates_from_version_1),
         SQLITE(test_sqlite_columns_are_readable),
+        PG(test_pg_time_functions_exact_and_inlined),
+        PG(test_pg_finish_finds_runs_by_primary_key),
         cmocka_unit_test(test_store_open_rejects_bad_urls),
         SQLITE(test_store_open_accepts_path_ending_in_db),
         cmocka_unit_test_setup_teardown(test_memory_store_survives_allocation_failures,

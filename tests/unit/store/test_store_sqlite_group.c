@@ -68,7 +68,6 @@ static int add_job(struct chime_store *store, const char *id, int64_t next)
     job.kwargs = chime__strdup("{}");
     job.jobstore = chime__strdup("default");
     job.trigger = interval_trigger();
-    job.policy = (struct chime_job_policy){ -1, CHIME_GRACE_DEFAULT, -1 };
     job.next_run = next;
     job.created_at = job.updated_at = T0;
     int rc = store->ops->add_job(store, &job, false);

@@ -1,0 +1,94 @@
+/*
+ * Retries waiting to start, kept in memory by the index-backed stores (the
+ * SQLite store also persists them in its retries table), and the claim of a
+ * due retry, which every store builds the same way: the retry is the same
+ * scheduled time's next attempt, checked against the misfire grace (from
+ * its due time) and max_instances like any fire.
+ */
+#include "store/retry_list.h"
+
+#include <string.h>
+
+#include "base/base.h"
+
+#define REASON_RETRY_LATE "misfire_grace_time exceeded (retry)"
+
+void chime__retry_list_release(struct chime__retry_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        chime__free(list->items[i].job_id);
+    chime__free(list->items);
+    memset(list, 0, sizeof(*list));
+}
+
+int chime__retry_list_add(struct chime__retry_list *list, const struct chime__retry *retry)
+{
+    char *id = chime__strdup(retry->job_id);
+    if (!id ||
+        chime__grow((void **)&list->items, &list->cap, list->n + 1, sizeof(list->items[0])) < 0) {
+        chime__free(id);
+        return CHIME_ENOMEM;
+    }
+    size_t at = list->n;
+    while (at > 0 && list->items[at - 1].due > retry->due)
+        at--;
+    memmove(list->items + at + 1, list->items + at, (list->n - at) * sizeof(list->items[0]));
+    list->items[at] = *retry;
+    list->items[at].job_id = id;
+    list->n++;
+    return 0;
+}
+
+chime_utime chime__retry_list_first_due(const struct chime__retry_list *list)
+{
+    return list->n ? list->items[0].due : CHIME_UTIME_NONE;
+}
+
+void chime__retry_list_pop(struct chime__retry_list *list, struct chime__retry *out)
+{
+    *out = list->items[0];
+    list->n--;
+    memmove(list->items, list->items + 1, list->n * sizeof(list->items[0]));
+}
+
+void chime__retry_list_drop_job(struct chime__retry_list *list, const char *job_id)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        if (strcmp(list->items[i].job_id, job_id) == 0) {
+            chime__free(list->items[i].job_id);
+            continue;
+        }
+        list->items[kept++] = list->items[i];
+    }
+    list->n = kept;
+}
+
+struct chime__retry chime__retry_of_run(const struct chime_run *run)
+{
+    return (struct chime__retry){ run->job_id, run->scheduled, run->retry_at, run->attempt + 1,
+                                  run->cause };
+}
+
+int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chime_job *job,
+                               int n_running, const struct chime__retry *retry,
+                               const struct chime_job_defaults *defaults,
+                               const struct chime_claim_request *req)
+{
+    int64_t grace_s = chime_job_grace_s(job, defaults);
+    bool late = grace_s >= 0 && req->now - retry->due > grace_s * CHIME_USEC_PER_SEC;
+    bool full = n_running >= chime_job_max_instances(job, defaults);
+    struct chime_fire fire = { retry->scheduled, CHIME_RUN_RUNNING, NULL };
+    if (late)
+        fire = (struct chime_fire){ retry->scheduled, CHIME_RUN_MISSED, REASON_RETRY_LATE };
+    else if (full)
+        fire = (struct chime_fire){ retry->scheduled, CHIME_RUN_SKIPPED,
+                                    CHIME_FIRE_REASON_MAX_INST };
+    int rc = chime__claim_batch_reserve(batch, 1);
+    if (rc == 0)
+        rc = chime__claim_fill(&batch->claims[batch->n_claims], job, job->next_run, &fire, req,
+                               retry->cause);
+    if (rc == 0)
+        batch->claims[batch->n_claims].run.attempt = retry->attempt;
+    return rc;
+}
