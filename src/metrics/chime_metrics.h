@@ -29,6 +29,8 @@
     X(next_due)                       \
     X(claim_due)                      \
     X(claim_now)                      \
+    X(claim_retries)                  \
+    X(next_retry)                     \
     X(finish_run)                     \
     X(finish_runs)                    \
     X(list_runs)                      \
