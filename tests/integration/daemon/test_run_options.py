@@ -116,3 +116,15 @@ def test_retry_survives_a_restart(chimed_factory):
     got = poll(lambda: len(attempts(d2, job_id)) >= 2 and attempts(d2, job_id), 20)
     assert got, d2.log_text()
     assert [run["attempt"] for run in got] == [1, 2] and got[1]["status"] == "failed", got
+
+
+def test_timed_out_command_is_retried(chimed_factory):
+    d = chimed_factory(env={"CHIME_ALLOW_EXEC": "1"})
+    job_id = add(d, {"func": "chime:exec", "trigger": "cron", "trigger_args": {"hour": 3},
+                     "timeout": 1, "retries": 1, "retry_backoff": 0,
+                     "kwargs": {"argv": ["sleep", "30"]}})
+    assert d.req("POST", f"/schedule/jobs/{job_id}/run").status == 202
+    got = poll(lambda: len(attempts(d, job_id)) >= 2 and attempts(d, job_id), 20)
+    assert got, d.log_text()
+    assert [(r["attempt"], r["status"]) for r in got] == [(1, "timed_out"), (2, "timed_out")], got
+    assert all(r["cause"] == "manual" and r["exit_code"] is None for r in got), got

@@ -157,6 +157,12 @@ static void test_timed_store_passes_through_and_counts(void **state)
     assert_null(store->ops->set_wake); /* absent in the memory store: absent here too */
     assert_null(store->ops->healthy);
     assert_null(store->ops->list_nodes);
+    /* Every operation the store has is passed on (retries: the scheduler needs both). */
+    assert_non_null(store->ops->claim_retries);
+    assert_non_null(store->ops->next_retry);
+    chime_utime due;
+    assert_int_equal(store->ops->next_retry(store, &due), CHIME_ENOENT);
+    assert_int_equal(op_count(m, CHIME_METRICS_OP_next_retry), 1);
     add_job(store, "a", "default");
     add_job(store, "b", "default");
     struct chime_job job;

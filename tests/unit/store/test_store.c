@@ -424,6 +424,45 @@ static void test_store_retry_skipped_or_missed(void **state)
     chime_claim_batch_release(&b);
 }
 
+/* Two nodes on one database: each due retry is claimed by exactly one of them. */
+static void test_pg_retry_claimed_once_across_nodes(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_store *other = NULL;
+    struct chime_diag d;
+    struct chime_store_options opts = { "node-b", 0, 0 };
+    assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &other, &d), 0);
+    char id[8];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "r%d", i);
+        add(f, id, 10);
+    }
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    assert_int_equal(b.n_claims, 6);
+    for (size_t i = 0; i < b.n_claims; i++)
+        fail_with_retry(f, &b.claims[i].run, T0 + 11 * SEC, T0 + 12 * SEC);
+    chime_claim_batch_release(&b);
+    chime_utime due = CHIME_UTIME_NONE;
+    assert_int_equal(other->ops->next_retry(other, &due), 0); /* the other node sees them */
+    assert_int_equal(due, T0 + 12 * SEC);
+    struct chime_claim_request req = { T0 + 12 * SEC, 4, "node-b", false };
+    struct chime_claim_batch ob = { 0 };
+    assert_int_equal(other->ops->claim_retries(other, &req, &ob), 0);
+    assert_int_equal(ob.n_claims, 4); /* its limit */
+    assert_int_equal(claim_retries(f, T0 + 12 * SEC, &b), 0);
+    assert_int_equal(b.n_claims, 2); /* the rest, none twice */
+    for (size_t i = 0; i < b.n_claims; i++)
+        for (size_t k = 0; k < ob.n_claims; k++)
+            assert_string_not_equal(b.claims[i].run.job_id, ob.claims[k].run.job_id);
+    chime_claim_batch_release(&b);
+    chime_claim_batch_release(&ob);
+    assert_int_equal(claim_retries(f, T0 + 13 * SEC, &b), 0);
+    assert_int_equal(b.n_claims, 0);
+    chime_claim_batch_release(&b);
+    chime_store_close(other);
+}
+
 static void test_store_add_existing_is_eexist_unless_replace(void **state)
 {
     struct fixture *f = *state;
@@ -1116,6 +1155,8 @@ int main(void)
         BOTH(test_store_keeps_run_options),
         BOTH(test_store_retry_claimed_when_due),
         BOTH(test_store_retry_skipped_or_missed),
+        cmocka_unit_test_setup_teardown(test_pg_retry_claimed_once_across_nodes, setup_pg,
+                                        teardown),
         BOTH(test_store_update_and_remove),
         BOTH(test_store_list_orders_by_next_run_paused_last_and_pages),
         BOTH(test_store_claim_due_creates_runs_and_advances),
