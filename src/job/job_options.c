@@ -57,8 +57,8 @@ static int opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, i
 }
 
 /*
- * overlap: "skip" (APScheduler's behaviour). "queue" and "replace" are named
- * by the API but not implemented yet: they are refused, so that no job is
+ * overlap: "skip" (APScheduler's behaviour) or "queue". "replace" is named
+ * by the API but not implemented yet: it is refused, so that no job is
  * stored with a policy the scheduler would not follow.
  */
 static int read_overlap(const json_t *obj, int *out, struct chime_diag *diag)
@@ -69,10 +69,9 @@ static int read_overlap(const json_t *obj, int *out, struct chime_diag *diag)
     for (size_t i = 0; json_is_string(v) && i < N_OVERLAP; i++) {
         if (strcmp(json_string_value(v), overlap_names[i]) != 0)
             continue;
-        if (i != CHIME_OVERLAP_SKIP)
+        if (i == CHIME_OVERLAP_REPLACE)
             return chime_diag_set(diag, CHIME_EINVAL, "overlap",
-                                  "overlap '%s' is not supported yet; only 'skip'",
-                                  overlap_names[i]);
+                                  "overlap 'replace' is not supported yet; use 'skip' or 'queue'");
         *out = (int)i;
         return 0;
     }

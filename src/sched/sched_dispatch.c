@@ -139,6 +139,8 @@ static void announce_final(struct chime_sched *sched, struct chime__sched_item *
 {
     struct chime_run *run = &item->claim.run;
     chime__sched_wake_if_before(sched, run->retry_at);
+    if (item->claim.job.policy.overlap == CHIME_OVERLAP_QUEUE && run->started != CHIME_UTIME_NONE)
+        chime_sched_wake(sched); /* an instance is free: a queued fire may start */
     enum chime_sched_event_kind kind;
     if (run->status == CHIME_RUN_SUCCEEDED) {
         kind = CHIME_EVENT_RUN_SUCCEEDED;

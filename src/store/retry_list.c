@@ -11,7 +11,8 @@
 
 #include "base/base.h"
 
-#define REASON_RETRY_LATE "misfire_grace_time exceeded (retry)"
+#define REASON_RETRY_LATE  "misfire_grace_time exceeded (retry)"
+#define REASON_QUEUED_LATE "misfire_grace_time exceeded (queued)"
 
 void chime__retry_list_release(struct chime__retry_list *list)
 {
@@ -46,9 +47,57 @@ chime_utime chime__retry_list_first_due(const struct chime__retry_list *list)
 
 void chime__retry_list_pop(struct chime__retry_list *list, struct chime__retry *out)
 {
-    *out = list->items[0];
+    chime__retry_list_take(list, 0, out);
+}
+
+void chime__retry_list_take(struct chime__retry_list *list, size_t i, struct chime__retry *out)
+{
+    *out = list->items[i];
     list->n--;
-    memmove(list->items, list->items + 1, list->n * sizeof(list->items[0]));
+    memmove(list->items + i, list->items + i + 1, (list->n - i) * sizeof(list->items[0]));
+}
+
+size_t chime__retry_list_count_job(const struct chime__retry_list *list, const char *job_id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < list->n; i++)
+        n += strcmp(list->items[i].job_id, job_id) == 0;
+    return n;
+}
+
+size_t chime__queue_bound(const struct chime_job *job, const struct chime_job_defaults *defaults)
+{
+    return chime_job_coalesce(job, defaults) ? 1 : CHIME_QUEUE_MAX;
+}
+
+size_t chime__plan_take_queued(const struct chime_job *job,
+                               const struct chime_job_defaults *defaults, size_t n_queued,
+                               struct chime_fire_plan *plan, chime_utime *queued)
+{
+    if (job->policy.overlap != CHIME_OVERLAP_QUEUE)
+        return 0;
+    size_t bound = chime__queue_bound(job, defaults), taken = 0, kept = 0;
+    for (size_t i = 0; i < plan->n_fires; i++) {
+        struct chime_fire *f = &plan->fires[i];
+        bool skipped = f->status == CHIME_RUN_SKIPPED && f->reason &&
+                       strcmp(f->reason, CHIME_FIRE_REASON_MAX_INST) == 0;
+        if (skipped && n_queued + taken < bound) {
+            queued[taken++] = f->scheduled;
+            continue;
+        }
+        if (skipped)
+            f->reason = CHIME_FIRE_REASON_QUEUE_FULL;
+        plan->fires[kept++] = *f;
+    }
+    plan->n_fires = kept;
+    return taken;
+}
+
+chime_utime chime__queued_expiry(const struct chime_job *job,
+                                 const struct chime_job_defaults *defaults, chime_utime t)
+{
+    int64_t grace_s = chime_job_grace_s(job, defaults);
+    return grace_s >= 0 ? t + grace_s * CHIME_USEC_PER_SEC : CHIME_UTIME_NONE;
 }
 
 void chime__retry_list_drop_job(struct chime__retry_list *list, const char *job_id)
@@ -80,7 +129,8 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
     bool full = n_running >= chime_job_max_instances(job, defaults);
     struct chime_fire fire = { retry->scheduled, CHIME_RUN_RUNNING, NULL };
     if (late)
-        fire = (struct chime_fire){ retry->scheduled, CHIME_RUN_MISSED, REASON_RETRY_LATE };
+        fire = (struct chime_fire){ retry->scheduled, CHIME_RUN_MISSED,
+                                    retry->attempt == 1 ? REASON_QUEUED_LATE : REASON_RETRY_LATE };
     else if (full)
         fire = (struct chime_fire){ retry->scheduled, CHIME_RUN_SKIPPED,
                                     CHIME_FIRE_REASON_MAX_INST };
@@ -91,4 +141,44 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
     if (rc == 0)
         batch->claims[batch->n_claims].run.attempt = retry->attempt;
     return rc;
+}
+
+/* When queued fire q can be claimed: its due time (now) when the job is gone or
+ * has a free instance, else once it is past the grace. */
+static chime_utime queued_due(const struct chime__retry *q, struct chime__index *idx,
+                              const struct chime_job_defaults *defaults)
+{
+    struct chime__index_entry *e = chime__index_find(idx, q->job_id);
+    if (!e)
+        return q->due;
+    struct chime_job view;
+    chime__index_entry_view(e, &view);
+    if (e->n_running < chime_job_max_instances(&view, defaults))
+        return q->due;
+    chime_utime expiry = chime__queued_expiry(&view, defaults, q->due);
+    return expiry == CHIME_UTIME_NONE ? CHIME_UTIME_NONE : expiry + 1;
+}
+
+size_t chime__queue_ready(const struct chime__retry_list *queue, struct chime__index *idx,
+                          const struct chime_job_defaults *defaults, chime_utime now,
+                          size_t start)
+{
+    for (size_t i = start; i < queue->n; i++) {
+        chime_utime due = queued_due(&queue->items[i], idx, defaults);
+        if (due != CHIME_UTIME_NONE && due <= now)
+            return i;
+    }
+    return queue->n;
+}
+
+chime_utime chime__queue_next_due(const struct chime__retry_list *queue, struct chime__index *idx,
+                                  const struct chime_job_defaults *defaults)
+{
+    chime_utime next = CHIME_UTIME_NONE;
+    for (size_t i = 0; i < queue->n; i++) {
+        chime_utime due = queued_due(&queue->items[i], idx, defaults);
+        if (due != CHIME_UTIME_NONE && (next == CHIME_UTIME_NONE || due < next))
+            next = due;
+    }
+    return next;
 }

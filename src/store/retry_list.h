@@ -45,4 +45,48 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
                                const struct chime_job_defaults *defaults,
                                const struct chime_claim_request *req);
 
+/*
+ * Queued fires (overlap `queue`): a fire of such a job that comes due while
+ * max_instances of its runs are running waits as a list item of attempt 1
+ * (retries are attempt 2 and up), due at its scheduled time, until a run of
+ * the job ends (then it is claimed RUNNING) or it is older than the misfire
+ * grace (then it is recorded MISSED). Bounded per job: one waiting fire with
+ * coalesce, CHIME_QUEUE_MAX without; a fire beyond the bound is recorded
+ * SKIPPED (CHIME_FIRE_REASON_QUEUE_FULL).
+ */
+#define CHIME_QUEUE_MAX 100
+#define CHIME_FIRE_REASON_QUEUE_FULL "max_instances reached and the queue is full"
+
+/** How many fires the job may have waiting (1 with coalesce, CHIME_QUEUE_MAX without). */
+size_t chime__queue_bound(const struct chime_job *job, const struct chime_job_defaults *defaults);
+/**
+ * For a job with overlap queue: removes from plan the fires skipped at
+ * max_instances that fit in the queue (n_queued are waiting already) and
+ * stores their scheduled times in queued (room for plan->n_fires); the others
+ * stay SKIPPED with CHIME_FIRE_REASON_QUEUE_FULL. Returns how many were taken
+ * (0 for any other policy).
+ */
+size_t chime__plan_take_queued(const struct chime_job *job,
+                               const struct chime_job_defaults *defaults, size_t n_queued,
+                               struct chime_fire_plan *plan, chime_utime *queued);
+/** When a queued fire of job scheduled at t is past the grace (CHIME_UTIME_NONE: never). */
+chime_utime chime__queued_expiry(const struct chime_job *job,
+                                 const struct chime_job_defaults *defaults, chime_utime t);
+/** The number of items of job_id in list. */
+size_t chime__retry_list_count_job(const struct chime__retry_list *list, const char *job_id);
+/** Removes item i into *out (the caller frees out->job_id). */
+void chime__retry_list_take(struct chime__retry_list *list, size_t i, struct chime__retry *out);
+
+/**
+ * The index of the first queued fire of queue, from start, that can be
+ * claimed by now: its job is gone (to drop), has a free instance, or the fire
+ * is past the grace; queue->n when none.
+ */
+size_t chime__queue_ready(const struct chime__retry_list *queue, struct chime__index *idx,
+                          const struct chime_job_defaults *defaults, chime_utime now,
+                          size_t start);
+/** When the next queued fire can be claimed (see chime__queue_ready); CHIME_UTIME_NONE. */
+chime_utime chime__queue_next_due(const struct chime__retry_list *queue, struct chime__index *idx,
+                                  const struct chime_job_defaults *defaults);
+
 #endif /* CHIME_STORE_RETRY_LIST_H */

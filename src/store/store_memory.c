@@ -24,6 +24,7 @@ struct memory_store {
     int64_t next_run_id; /* ids start at 1 */
     struct chime__run_set running;
     struct chime__retry_list retries; /* waiting to start */
+    struct chime__retry_list queued;  /* fires of overlap-queue jobs waiting for an instance */
 };
 
 static struct memory_store *ms_of(struct chime_store *store)
@@ -40,6 +41,7 @@ static void memory_close(struct chime_store *store)
     chime__index_release(&ms->idx);
     chime__run_set_release(&ms->running);
     chime__retry_list_release(&ms->retries);
+    chime__retry_list_release(&ms->queued);
     pthread_mutex_destroy(&ms->lock);
     chime__free(ms);
 }
@@ -76,6 +78,7 @@ static int memory_remove_job(struct chime_store *store, const char *id)
         chime__index_unlink(&ms->idx, e);
         chime__index_entry_free(&ms->idx, e);
         chime__retry_list_drop_job(&ms->retries, id);
+        chime__retry_list_drop_job(&ms->queued, id);
     }
     pthread_mutex_unlock(&ms->lock);
     return e ? 0 : CHIME_ENOENT;
@@ -178,6 +181,26 @@ static int commit_claims(struct memory_store *ms, struct chime__index_entry *e,
     return 0;
 }
 
+/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded). */
+static int queue_fires(struct memory_store *ms, const struct chime_job *job,
+                       struct chime_fire_plan *plan)
+{
+    if (job->policy.overlap != CHIME_OVERLAP_QUEUE || plan->n_fires == 0)
+        return 0;
+    chime_utime *times = chime__calloc(plan->n_fires, sizeof(*times));
+    if (!times)
+        return CHIME_ENOMEM;
+    size_t n_queued = chime__retry_list_count_job(&ms->queued, job->id);
+    size_t n = chime__plan_take_queued(job, &ms->defaults, n_queued, plan, times);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct chime__retry q = { job->id, times[i], times[i], 1, CHIME_CAUSE_SCHEDULE };
+        rc = chime__retry_list_add(&ms->queued, &q);
+    }
+    chime__free(times);
+    return rc;
+}
+
 /* Claims one entry's fires; the entry moves on or (exhausted) is removed. */
 static int claim_entry(struct memory_store *ms, struct chime__index_entry *e,
                        const struct chime_claim_request *req, struct chime_claim_batch *out)
@@ -188,7 +211,9 @@ static int claim_entry(struct memory_store *ms, struct chime__index_entry *e,
     int rc = chime_fire_plan(&view, &ms->defaults, req->now, e->n_running, &plan);
     if (rc < 0)
         return rc;
-    rc = chime__claim_prepare(out, &view, &plan, req, CHIME_CAUSE_SCHEDULE);
+    rc = queue_fires(ms, &view, &plan);
+    if (rc == 0)
+        rc = chime__claim_prepare(out, &view, &plan, req, CHIME_CAUSE_SCHEDULE);
     if (rc == 0) {
         rc = commit_claims(ms, e, out, plan.n_fires);
         if (rc < 0)
@@ -403,6 +428,33 @@ static int memory_prune_runs(struct chime_store *store, chime_utime before, size
     return rc;
 }
 
+/* Claims the queued fires that can start (or are past the grace) by req->now. */
+static int claim_queued(struct memory_store *ms, const struct chime_claim_request *req,
+                        struct chime_claim_batch *out, size_t *n)
+{
+    int rc = 0;
+    size_t i = 0;
+    while (rc == 0 && (!req->limit || *n < req->limit) &&
+           (i = chime__queue_ready(&ms->queued, &ms->idx, &ms->defaults, req->now, i)) <
+               ms->queued.n) {
+        struct chime__retry q;
+        chime__retry_list_take(&ms->queued, i, &q);
+        struct chime__index_entry *e = chime__index_find(&ms->idx, q.job_id);
+        if (e) {
+            struct chime_job view;
+            chime__index_entry_view(e, &view);
+            rc = chime__retry_claim_prepare(out, &view, e->n_running, &q, &ms->defaults, req);
+            if (rc == 0 && (rc = commit_claims(ms, e, out, 1)) < 0)
+                chime__claim_prepare_undo(out, 1);
+            if (rc < 0)
+                chime__retry_list_add(&ms->queued, &q);
+            *n += rc == 0;
+        }
+        chime__free(q.job_id);
+    }
+    return rc;
+}
+
 static int memory_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
                                 struct chime_claim_batch *out)
 {
@@ -427,6 +479,8 @@ static int memory_claim_retries(struct chime_store *store, const struct chime_cl
         }
         chime__free(retry.job_id);
     }
+    if (rc == 0)
+        rc = claim_queued(ms, req, out, &n);
     pthread_mutex_unlock(&ms->lock);
     return n ? 0 : rc;
 }
@@ -436,6 +490,9 @@ static int memory_next_retry(struct chime_store *store, chime_utime *out)
     struct memory_store *ms = ms_of(store);
     pthread_mutex_lock(&ms->lock);
     *out = chime__retry_list_first_due(&ms->retries);
+    chime_utime queued = chime__queue_next_due(&ms->queued, &ms->idx, &ms->defaults);
+    if (queued != CHIME_UTIME_NONE && (*out == CHIME_UTIME_NONE || queued < *out))
+        *out = queued;
     pthread_mutex_unlock(&ms->lock);
     return *out == CHIME_UTIME_NONE ? CHIME_ENOENT : 0;
 }

@@ -24,8 +24,9 @@
 
 /* The rows a claim writes, built while planning. */
 struct claim_write {
-    json_t *jobs; /* [{i, n, d}] */
-    json_t *runs; /* [{j, s, st, c, a, e, t}] */
+    json_t *jobs;   /* [{i, n, d}] */
+    json_t *runs;   /* [{j, s, st, c, a, e, t}] */
+    json_t *queued; /* [{j, s, x}]: fires that wait (overlap queue) */
     size_t first; /* index in the batch of this transaction's first claim */
 };
 
@@ -52,6 +53,28 @@ static int add_run_row(json_t *runs, const struct chime_run *run)
     return row ? json_array_append_new(runs, row) : CHIME_ENOMEM;
 }
 
+/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded; n_queued
+ * wait already), as rows of attempt 1 written with the claim. */
+static int queue_fires(struct pg_store *ps, const struct chime_job *job, size_t n_queued,
+                       struct chime_fire_plan *plan, json_t *rows)
+{
+    if (job->policy.overlap != CHIME_OVERLAP_QUEUE || plan->n_fires == 0)
+        return 0;
+    chime_utime *times = chime__calloc(plan->n_fires, sizeof(*times));
+    if (!times)
+        return CHIME_ENOMEM;
+    size_t n = chime__plan_take_queued(job, &ps->defaults, n_queued, plan, times);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        chime_utime x = chime__queued_expiry(job, &ps->defaults, times[i]);
+        json_t *row = json_pack("{s:s,s:I,s:o}", "j", job->id, "s", (json_int_t)times[i], "x",
+                                x == CHIME_UTIME_NONE ? json_null() : json_integer(x));
+        rc = row ? json_array_append_new(rows, row) : CHIME_ENOMEM;
+    }
+    chime__free(times);
+    return rc;
+}
+
 /* Plans one selected row and appends its claims (counted) and rows to write. */
 static int plan_row(struct pg_store *ps, const PGresult *res, int row,
                     const struct chime_claim_request *req, struct chime_claim_batch *out,
@@ -64,6 +87,8 @@ static int plan_row(struct pg_store *ps, const PGresult *res, int row,
     struct chime_fire_plan plan = { 0 };
     int n_running = (int)chime__pg_get_i64(res, row, 3, 0);
     rc = chime_fire_plan(&job, &ps->defaults, req->now, n_running, &plan);
+    if (rc == 0)
+        rc = queue_fires(ps, &job, (size_t)chime__pg_get_i64(res, row, 5, 0), &plan, w->queued);
     if (rc == 0)
         rc = chime__claim_prepare(out, &job, &plan, req, CHIME_CAUSE_SCHEDULE);
     if (rc == 0) {
@@ -127,12 +152,13 @@ static int write_claims(struct pg_store *ps, struct pg_conn *c, const char *node
                         struct claim_write *w, struct chime_claim_batch *out)
 {
     char *jobs = json_dumps(w->jobs, JSON_COMPACT), *runs = json_dumps(w->runs, JSON_COMPACT);
+    char *queued = json_dumps(w->queued, JSON_COMPACT);
     char tok[24];
-    const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok) };
+    const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok), queued };
     int rc = CHIME_ENOMEM;
     PGresult *res = NULL;
-    if (jobs && runs)
-        res = chime__pg_exec(ps, c, PG_CLAIM_WRITE, 4, params, PGRES_TUPLES_OK, &rc);
+    if (jobs && runs && queued)
+        res = chime__pg_exec(ps, c, PG_CLAIM_WRITE, 5, params, PGRES_TUPLES_OK, &rc);
     if (res) {
         size_t dropped = assign_ids(out, w->first, res);
         atomic_fetch_add_explicit(&ps->n_claim_conflicts, dropped, memory_order_relaxed);
@@ -143,6 +169,7 @@ static int write_claims(struct pg_store *ps, struct pg_conn *c, const char *node
     PQclear(res);
     free(jobs);
     free(runs);
+    free(queued);
     return rc;
 }
 
@@ -194,19 +221,19 @@ typedef int (*plan_rows_fn)(struct pg_store *ps, const PGresult *res,
                             struct chime_claim_request *req, struct chime_claim_batch *out,
                             struct claim_write *w);
 
-static int run_claim(struct pg_store *ps, enum pg_stmt sel, const char *const *params,
+static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const char *const *params,
                      struct chime_claim_request *req, plan_rows_fn plan_fn,
                      struct chime_claim_batch *out, int *n_rows)
 {
     struct pg_conn *c = chime__pg_acquire(ps);
     if (!c)
         return CHIME_ESTORE;
-    struct claim_write w = { json_array(), json_array(), out->n_claims };
+    struct claim_write w = { json_array(), json_array(), json_array(), out->n_claims };
     int64_t token = claim_token();
-    int rc = w.jobs && w.runs ? chime__pg_command(ps, c->conn, "BEGIN") : CHIME_ENOMEM;
+    int rc = w.jobs && w.runs && w.queued ? chime__pg_command(ps, c->conn, "BEGIN") : CHIME_ENOMEM;
     PGresult *res = NULL;
     if (rc == 0)
-        res = chime__pg_exec(ps, c, sel, 2, params, PGRES_TUPLES_OK, &rc);
+        res = chime__pg_exec(ps, c, sel, n_params, params, PGRES_TUPLES_OK, &rc);
     *n_rows = res ? PQntuples(res) : 0;
     if (res && *n_rows > 0)
         rc = plan_fn(ps, res, req, out, &w);
@@ -222,6 +249,7 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, const char *const *p
         undo_claims(out, w.first);
     json_decref(w.jobs);
     json_decref(w.runs);
+    json_decref(w.queued);
     chime__pg_release(ps, c);
     return rc;
 }
@@ -255,7 +283,7 @@ int chime__pg_claim_due(struct chime_store *store, const struct chime_claim_requ
     const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now),
                              chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim) };
     int n_rows;
-    return run_claim(ps, PG_CLAIM_SELECT, params, &local, plan_due_rows, out, &n_rows);
+    return run_claim(ps, PG_CLAIM_SELECT, 2, params, &local, plan_due_rows, out, &n_rows);
 }
 
 /* The run-now claim of the one selected row: RUNNING, or SKIPPED at max_instances. */
@@ -290,7 +318,7 @@ int chime__pg_claim_now(struct chime_store *store, const char *id,
     char now[24];
     const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now), id };
     int n_rows;
-    int rc = run_claim(ps, PG_CLAIM_ONE, params, &local, plan_now_row, out, &n_rows);
+    int rc = run_claim(ps, PG_CLAIM_ONE, 2, params, &local, plan_now_row, out, &n_rows);
     if (rc == 0 && n_rows == 0)
         return CHIME_ENOENT;
     return rc;
@@ -325,16 +353,22 @@ static int plan_retry_rows(struct pg_store *ps, const PGresult *res,
     return rc;
 }
 
+static int64_t default_max_instances(const struct pg_store *ps)
+{
+    return ps->defaults.max_instances >= 1 ? ps->defaults.max_instances : 1;
+}
+
 int chime__pg_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
                             struct chime_claim_batch *out)
 {
     struct pg_store *ps = chime__pg_of(store);
     struct chime_claim_request local = *req;
-    char now[24], lim[24];
+    char now[24], lim[24], maxi[24];
     const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now),
-                             chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim) };
+                             chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim),
+                             chime__pg_i64(default_max_instances(ps), maxi) };
     int n_rows;
-    return run_claim(ps, PG_CLAIM_RETRIES, params, &local, plan_retry_rows, out, &n_rows);
+    return run_claim(ps, PG_CLAIM_RETRIES, 3, params, &local, plan_retry_rows, out, &n_rows);
 }
 
 int chime__pg_next_retry(struct chime_store *store, chime_utime *out)
@@ -344,7 +378,9 @@ int chime__pg_next_retry(struct chime_store *store, chime_utime *out)
     if (!c)
         return CHIME_ESTORE;
     int rc;
-    PGresult *res = chime__pg_exec(ps, c, PG_NEXT_RETRY, 0, NULL, PGRES_TUPLES_OK, &rc);
+    char maxi[24];
+    const char *params[] = { chime__pg_i64(default_max_instances(ps), maxi) };
+    PGresult *res = chime__pg_exec(ps, c, PG_NEXT_RETRY, 1, params, PGRES_TUPLES_OK, &rc);
     if (res && (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)))
         rc = CHIME_ENOENT;
     else if (res) /* on this process's clock */

@@ -92,8 +92,20 @@ static const char *const migrations[] = {
     " cause text NOT NULL DEFAULT 'schedule',"
     " PRIMARY KEY (job_id, scheduled_time, attempt));"
     "CREATE INDEX retries_due ON retries (due_at);",
+    /* 5: a fire of an overlap-queue job waiting for a free instance is a retries row of
+     * attempt 1 (due at its scheduled time); it is recorded missed after expires_at
+     * (its scheduled time + the misfire grace; NULL: never). */
+    "ALTER TABLE retries ADD COLUMN expires_at timestamptz;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+/* A queued fire (retries row q of attempt 1) whose job is gone or has a free instance;
+ * $n is the default max_instances. */
+#define QUEUED_ROOM(n)                                                                      \
+    "(NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = q.job_id)"                              \
+    " OR (SELECT count(*) FROM runs x WHERE x.job_id = q.job_id AND x.status = 'running')" \
+    " < (SELECT coalesce((j.spec->>'max_instances')::integer, " n ")"                       \
+    " FROM jobs j WHERE j.id = q.job_id))"
 
 /* The runs a claim writes: jsonb rows {j: job id, s: scheduled us, st: status,
  * c: cause, a: attempt, e: error, t: start or finish us}. */
@@ -155,7 +167,9 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
     [PG_CLAIM_SELECT] = "SELECT j.spec, chime_us(j.next_run_time), j.version,"
                         " (SELECT count(*) FROM runs r WHERE r.job_id = j.id"
                         " AND r.status = 'running'),"
-                        " chime_us(coalesce(chime_ts($1::bigint), now()))"
+                        " chime_us(coalesce(chime_ts($1::bigint), now())),"
+                        " (SELECT count(*) FROM retries q WHERE q.job_id = j.id"
+                        " AND q.attempt = 1)"
                         " FROM jobs j WHERE j.next_run_time IS NOT NULL"
                         " AND j.next_run_time <= coalesce(chime_ts($1::bigint), now())"
                         " ORDER BY j.next_run_time, j.id LIMIT $2 FOR UPDATE OF j SKIP LOCKED",
@@ -164,13 +178,18 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                      " AND r.status = 'running'),"
                      " chime_us(coalesce(chime_ts($1::bigint), now()))"
                      " FROM jobs j WHERE j.id = $2 FOR UPDATE OF j",
-    /* $1: jobs [{i: id, n: next us or null, d: delete}], $2: runs, $3: node, $4: claim. */
+    /* $1: jobs [{i: id, n: next us or null, d: delete}], $2: runs, $3: node, $4: claim,
+     * $5: the fires that wait (overlap queue) [{j: job id, s: scheduled us, x: expiry us}]. */
     [PG_CLAIM_WRITE] = "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
                        " AS x(i text, n bigint, d boolean)),"
                        " u AS (UPDATE jobs j SET next_run_time = chime_ts(x.n) FROM x"
                        " WHERE j.id = x.i AND NOT x.d RETURNING j.id),"
                        " d AS (DELETE FROM jobs j USING x WHERE j.id = x.i AND x.d"
                        " RETURNING j.id),"
+                       " q AS (INSERT INTO retries (job_id, scheduled_time, attempt, due_at,"
+                       " cause, expires_at) SELECT q.j, chime_ts(q.s), 1, chime_ts(q.s),"
+                       " 'schedule', chime_ts(q.x) FROM jsonb_to_recordset($5::jsonb)"
+                       " AS q(j text, s bigint, x bigint) ON CONFLICT DO NOTHING),"
                        " w AS (INSERT INTO runs (job_id, scheduled_time, started_at, finished_at,"
                        " status, cause, attempt, node, error, claim) " CLAIM_RUNS_SELECT
                        " ON CONFLICT DO NOTHING RETURNING id, job_id, chime_us(scheduled_time)"
@@ -203,13 +222,23 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                        " AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = u.job_id)"
                        " ON CONFLICT DO NOTHING RETURNING due_at)"
                        " SELECT id, (SELECT count(pg_notify('" CHIME__PG_CHANNEL "',"
-                       " chime_us(due_at)::text)) FROM w) FROM u",
-    /* $1: the caller's now (us) or NULL for the database clock; $2: the limit. The due
-     * retries are deleted and returned with their job (a retry of a removed job just goes). */
+                       " chime_us(due_at)::text)) FROM w),"
+                       /* a finished run of a job with queued fires frees an instance */
+                       " (SELECT count(pg_notify('" CHIME__PG_CHANNEL "', '0')) FROM u"
+                       " WHERE EXISTS (SELECT 1 FROM retries q WHERE q.job_id = u.job_id"
+                       " AND q.attempt = 1)) FROM u",
+    /* $1: the caller's now (us) or NULL for the database clock; $2: the limit; $3: the
+     * default max_instances. The due retries are deleted and returned with their job (a
+     * retry of a removed job just goes); so are the queued fires (attempt 1) past their
+     * grace or whose job has a free instance, the oldest of each job. */
     [PG_CLAIM_RETRIES] = "WITH r AS (DELETE FROM retries WHERE (job_id, scheduled_time, attempt)"
-                         " IN (SELECT job_id, scheduled_time, attempt FROM retries"
-                         " WHERE due_at <= coalesce(chime_ts($1::bigint), now())"
-                         " ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                         " IN (SELECT job_id, scheduled_time, attempt FROM retries q"
+                         " WHERE q.due_at <= coalesce(chime_ts($1::bigint), now())"
+                         " AND (q.attempt > 1"
+                         " OR q.expires_at <= coalesce(chime_ts($1::bigint), now())"
+                         " OR (q.scheduled_time = (SELECT min(o.scheduled_time) FROM retries o"
+                         " WHERE o.job_id = q.job_id AND o.attempt = 1) AND " QUEUED_ROOM("$3") "))"
+                         " ORDER BY q.due_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
                          " RETURNING job_id, scheduled_time, attempt, due_at, cause)"
                          " SELECT j.spec, chime_us(j.next_run_time), j.version,"
                          " (SELECT count(*) FROM runs x WHERE x.job_id = j.id"
@@ -217,7 +246,11 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                          " chime_us(coalesce(chime_ts($1::bigint), now())),"
                          " chime_us(r.scheduled_time), r.attempt, chime_us(r.due_at), r.cause"
                          " FROM r JOIN jobs j ON j.id = r.job_id",
-    [PG_NEXT_RETRY] = "SELECT chime_us(min(due_at)) FROM retries",
+    /* $1: the default max_instances. A queued fire counts from its due time when its
+     * job has a free instance, else from its expiry (a finish wakes the nodes). */
+    [PG_NEXT_RETRY] = "SELECT chime_us(min(CASE WHEN q.attempt > 1 OR " QUEUED_ROOM("$1")
+                      " THEN q.due_at ELSE q.expires_at + interval '1 microsecond' END))"
+                      " FROM retries q",
 };
 
 static int schema_version(struct pg_store *ps, PGconn *conn, int *out)

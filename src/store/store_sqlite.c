@@ -70,6 +70,7 @@ static void sqlite_close(struct chime_store *store)
     chime__index_release(&ss->idx);
     chime__run_set_release(&ss->running);
     chime__retry_list_release(&ss->retries);
+    chime__retry_list_release(&ss->queued);
     chime__free(ss->pending);
     if (ss->lock_fd >= 0)
         close(ss->lock_fd);
@@ -177,6 +178,7 @@ static int sqlite_remove_job(struct chime_store *store, const char *id)
         chime__index_unlink(&ss->idx, e);
         chime__index_entry_free(&ss->idx, e);
         chime__retry_list_drop_job(&ss->retries, id); /* their rows go at the next claim */
+        chime__retry_list_drop_job(&ss->queued, id);
     }
 out_unlock:
     pthread_mutex_unlock(&ss->lock);

@@ -39,6 +39,7 @@ struct sqlite_store {
     struct chime_job_defaults defaults;
     struct chime__run_set running;
     struct chime__retry_list retries; /* waiting to start (store_sqlite_retry.c) */
+    struct chime__retry_list queued;  /* overlap-queue fires waiting (attempt 1 rows) */
     /* Finished runs not yet written (group commit; see store_sqlite_finish.c). */
     struct chime_run *pending;
     size_t n_pending;
@@ -115,6 +116,8 @@ int chime__sqlite_next_retry(struct chime_store *store, chime_utime *out);
 int chime__sqlite_queue_retry(struct sqlite_store *ss, const struct chime_run *run);
 /** Writes a finished run's retry row (inside the open transaction). 0 or CHIME_ESTORE. */
 int chime__sqlite_write_retry(struct sqlite_store *ss, const struct chime_run *run);
+/* Inside the open transaction: the row of a queued fire (overlap queue, attempt 1). */
+int chime__sqlite_write_queued(struct sqlite_store *ss, const struct chime__retry *q);
 /** Loads the retries table into the list (at open). */
 int chime__sqlite_load_retries(struct sqlite_store *ss);
 /** Inserts a claimed run row (its id set). 0 or CHIME_ESTORE (also for a duplicate). */

@@ -44,6 +44,14 @@ int chime__sqlite_write_retry(struct sqlite_store *ss, const struct chime_run *r
                      &r);
 }
 
+int chime__sqlite_write_queued(struct sqlite_store *ss, const struct chime__retry *q)
+{
+    return retry_row(ss,
+                     "INSERT OR IGNORE INTO retries (job_id, scheduled_time, attempt, due_at,"
+                     " cause) VALUES (?1, ?2, ?3, ?4, ?5)",
+                     q);
+}
+
 int chime__sqlite_queue_retry(struct sqlite_store *ss, const struct chime_run *run)
 {
     if (run->retry_at == CHIME_UTIME_NONE || !chime__index_find(&ss->idx, run->job_id))
@@ -69,7 +77,7 @@ int chime__sqlite_load_retries(struct sqlite_store *ss)
             sqlite3_column_int(st, 2),
             cause && !strcmp(cause, "manual") ? CHIME_CAUSE_MANUAL : CHIME_CAUSE_SCHEDULE,
         };
-        rc = chime__retry_list_add(&ss->retries, &r);
+        rc = chime__retry_list_add(r.attempt == 1 ? &ss->queued : &ss->retries, &r);
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = CHIME_ESTORE;
@@ -102,6 +110,35 @@ static int claim_one_retry(struct sqlite_store *ss, const struct chime__retry *r
     return 0;
 }
 
+static bool taken_job(const struct chime__retry *taken, size_t n, const char *job_id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (taken[i].attempt == 1 && strcmp(taken[i].job_id, job_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Takes the queued fires that can be claimed, one per job (the instance counts
+ * move only at commit), after the n retries taken; returns the new count. */
+static size_t take_queued(struct sqlite_store *ss, const struct chime_claim_request *req,
+                          struct chime__retry **out, size_t n, size_t *cap)
+{
+    size_t i = 0;
+    while ((!req->limit || n < req->limit) &&
+           (i = chime__queue_ready(&ss->queued, &ss->idx, &ss->defaults, req->now, i)) <
+               ss->queued.n) {
+        if (taken_job(*out, n, ss->queued.items[i].job_id)) {
+            i++;
+            continue;
+        }
+        if (chime__grow((void **)out, cap, n + 1, sizeof(**out)) < 0)
+            break;
+        chime__retry_list_take(&ss->queued, i, &(*out)[n++]);
+    }
+    return n;
+}
+
 /* Takes the due retries off the list (at most limit). */
 static size_t take_due(struct sqlite_store *ss, const struct chime_claim_request *req,
                        struct chime__retry **out)
@@ -112,7 +149,7 @@ static size_t take_due(struct sqlite_store *ss, const struct chime_claim_request
            (!req->limit || n < req->limit) &&
            chime__grow((void **)out, &cap, n + 1, sizeof(**out)) == 0)
         chime__retry_list_pop(&ss->retries, &(*out)[n++]);
-    return n;
+    return take_queued(ss, req, out, n, &cap);
 }
 
 static int claim_taken(struct sqlite_store *ss, const struct chime__retry *taken, size_t n,
@@ -150,7 +187,8 @@ int chime__sqlite_claim_retries(struct chime_store *store, const struct chime_cl
             chime_run_release(&cl->run);
         }
         for (size_t i = 0; i < n; i++)
-            chime__retry_list_add(&ss->retries, &taken[i]);
+            chime__retry_list_add(taken[i].attempt == 1 ? &ss->queued : &ss->retries,
+                                  &taken[i]);
     } else if (n) {
         chime__sqlite_pending_clear(ss);
     }
@@ -175,6 +213,9 @@ int chime__sqlite_next_retry(struct chime_store *store, chime_utime *out)
     struct sqlite_store *ss = (struct sqlite_store *)store;
     pthread_mutex_lock(&ss->lock);
     *out = chime__retry_list_first_due(&ss->retries);
+    chime_utime queued = chime__queue_next_due(&ss->queued, &ss->idx, &ss->defaults);
+    if (queued != CHIME_UTIME_NONE && (*out == CHIME_UTIME_NONE || queued < *out))
+        *out = queued;
     pthread_mutex_unlock(&ss->lock);
     return *out == CHIME_UTIME_NONE ? CHIME_ENOENT : 0;
 }

@@ -102,7 +102,29 @@ struct claimed {
     chime_utime old_next; /* to put it back when the claim fails */
     chime_utime new_next;
     int n_running;
+    chime_utime *queued; /* overlap queue: the fires that wait (their rows written) */
+    size_t n_queued;
 };
+
+/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded);
+ * their rows are written in the claim's transaction, the list follows at commit. */
+static int queue_fires(struct sqlite_store *ss, struct claimed *c, const struct chime_job *job,
+                       struct chime_fire_plan *plan)
+{
+    if (job->policy.overlap != CHIME_OVERLAP_QUEUE || plan->n_fires == 0)
+        return 0;
+    c->queued = chime__calloc(plan->n_fires, sizeof(*c->queued));
+    if (!c->queued)
+        return CHIME_ENOMEM;
+    size_t n_queued = chime__retry_list_count_job(&ss->queued, job->id);
+    c->n_queued = chime__plan_take_queued(job, &ss->defaults, n_queued, plan, c->queued);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < c->n_queued; i++) {
+        struct chime__retry q = { job->id, c->queued[i], c->queued[i], 1, CHIME_CAUSE_SCHEDULE };
+        rc = chime__sqlite_write_queued(ss, &q);
+    }
+    return rc;
+}
 
 /* Plans, builds and records one job's fires inside the open transaction. */
 static int claim_one(struct sqlite_store *ss, struct claimed *c,
@@ -114,7 +136,9 @@ static int claim_one(struct sqlite_store *ss, struct claimed *c,
     int rc = chime_fire_plan(&view, &ss->defaults, req->now, c->entry->n_running, &plan);
     if (rc < 0)
         return rc;
-    rc = chime__claim_prepare(out, &view, &plan, req, CHIME_CAUSE_SCHEDULE);
+    rc = queue_fires(ss, c, &view, &plan);
+    if (rc == 0)
+        rc = chime__claim_prepare(out, &view, &plan, req, CHIME_CAUSE_SCHEDULE);
     if (rc == 0)
         rc = insert_claims(ss, out, plan.n_fires, &c->n_running);
     if (rc == 0)
@@ -138,7 +162,7 @@ static int collect_due(struct sqlite_store *ss, const struct chime_claim_request
         if (chime__grow((void **)out, &cap, *out_n + 1, sizeof(**out)) < 0)
             return *out_n ? 0 : CHIME_ENOMEM;
         chime__heap_pop(&ss->idx.heap);
-        (*out)[(*out_n)++] = (struct claimed){ e, e->next_run, e->next_run, 0 };
+        (*out)[(*out_n)++] = (struct claimed){ e, e->next_run, e->next_run, 0, NULL, 0 };
     }
 }
 
@@ -162,6 +186,12 @@ static void apply_claims(struct sqlite_store *ss, struct claimed *c, size_t n_do
     }
     for (size_t i = 0; i < n_done; i++) {
         c[i].entry->n_running += c[i].n_running;
+        for (size_t k = 0; k < c[i].n_queued; k++) {
+            struct chime__retry q = { c[i].entry->strings, c[i].queued[k], c[i].queued[k], 1,
+                                      CHIME_CAUSE_SCHEDULE };
+            if (chime__retry_list_add(&ss->queued, &q) < 0) /* the row waits for a restart */
+                chime__log(CHIME_LOG_ERROR, "sqlite store: out of memory queueing a fire");
+        }
         if (c[i].new_next == CHIME_UTIME_NONE) {
             /* APS-COMPAT: a job with no next fire time is removed; its runs stay. */
             chime__index_unlink(&ss->idx, c[i].entry);
@@ -214,6 +244,8 @@ int chime__sqlite_claim_due(struct chime_store *store, const struct chime_claim_
     }
     for (size_t i = n_done; i < n; i++) /* untouched: back on the heap as they were */
         chime__index_set_next_run(&ss->idx, c[i].entry, c[i].old_next);
+    for (size_t i = 0; i < n; i++)
+        chime__free(c[i].queued);
 out_unlock:
     chime__free(c);
     pthread_mutex_unlock(&ss->lock);

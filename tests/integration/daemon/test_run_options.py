@@ -54,7 +54,7 @@ def test_options_stored_shown_patched_and_kept(chimed_factory):
     ("retry_backoff", -3, "retry_backoff"), ("retry_jitter", True, "retry_jitter"),
     ("overlap", "kill", "overlap"), ("overlap", 2, "overlap"),
     # named by the API, not implemented yet: refused rather than stored and ignored
-    ("overlap", "queue", "not supported yet"), ("overlap", "replace", "not supported yet"),
+    ("overlap", "replace", "not supported yet"),
 ])
 def test_bad_options_400_and_nothing_stored(chimed, field, value, words):
     r = chimed.req("POST", "/schedule/jobs", {**NIGHTLY, field: value})
@@ -128,3 +128,34 @@ def test_timed_out_command_is_retried(chimed_factory):
     assert got, d.log_text()
     assert [(r["attempt"], r["status"]) for r in got] == [(1, "timed_out"), (2, "timed_out")], got
     assert all(r["cause"] == "manual" and r["exit_code"] is None for r in got), got
+
+
+def runs_of(d, job_id):
+    r = d.req("GET", f"/schedule/jobs/{job_id}/runs")
+    assert r.status == 200, r
+    return r.json()["runs"]
+
+
+def test_overlap_queue_runs_back_to_back(chimed_factory):
+    """A command slower than its interval: with overlap queue each fire waits for the
+    running one and starts when it ends; nothing is skipped, one record per due time."""
+    d = chimed_factory(env={"CHIME_ALLOW_EXEC": "1"})
+    job_id = add(d, {"func": "chime:exec", "trigger": "interval",
+                     "trigger_args": {"seconds": 1}, "overlap": "queue", "coalesce": False,
+                     "misfire_grace_time": 60, "kwargs": {"argv": ["sleep", "1.5"]}})
+    assert d.req("GET", f"/schedule/jobs/{job_id}").json()["overlap"] == "queue"
+    got = poll(lambda: len(finished(d, job_id)) >= 3 and finished(d, job_id), 30)
+    assert got, d.log_text()
+    assert d.req("POST", f"/schedule/jobs/{job_id}/pause").status == 200
+    runs = runs_of(d, job_id)
+    assert all(run["status"] in ("succeeded", "running") for run in runs), runs
+    done = sorted(finished(d, job_id), key=lambda run: run["started_at"])
+    from datetime import datetime
+
+    def t(run, key):
+        return datetime.fromisoformat(run[key])
+    for prev, nxt in zip(done, done[1:]):
+        # each queued fire started once the previous run ended, not before
+        assert t(nxt, "started_at") >= t(prev, "finished_at"), done
+        assert t(nxt, "started_at") > t(nxt, "scheduled_time"), done  # it waited
+    assert len({run["scheduled_time"] for run in runs}) == len(runs), runs

@@ -424,13 +424,117 @@ static void test_store_retry_skipped_or_missed(void **state)
     chime_claim_batch_release(&b);
 }
 
+static void add_queue_job(struct fixture *f, const char *id, int coalesce)
+{
+    struct chime_job job;
+    make_job(&job, id, 10);
+    job.policy.overlap = CHIME_OVERLAP_QUEUE;
+    job.policy.coalesce = coalesce;
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    chime_job_release(&job);
+}
+
+static void finish_ok(struct fixture *f, const struct chime_run *run, chime_utime finished)
+{
+    struct chime_run done = *run;
+    done.status = CHIME_RUN_SUCCEEDED;
+    done.finished = finished;
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+}
+
+/* Overlap queue: a fire due while the job runs leaves no record but waits (surviving a
+ * reopen); it starts, as attempt 1 of its scheduled time, once the run ends. With
+ * coalesce one fire waits: a further one is recorded skipped (the queue is full). */
+static void test_store_queue_waits_for_a_free_instance(void **state)
+{
+    struct fixture *f = *state;
+    add_queue_job(f, "q", 1);
+    struct chime_claim_batch b1, b2, rb;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b1), 0);
+    assert_int_equal(b1.n_claims, 1);
+    assert_int_equal(b1.claims[0].run.status, CHIME_RUN_RUNNING);
+    assert_int_equal(claim(f, T0 + 20 * SEC, 0, &b2), 0);
+    assert_int_equal(b2.n_claims, 0); /* queued, not skipped */
+    chime_claim_batch_release(&b2);
+    assert_int_equal(next_retry(f), T0 + 80 * SEC + 1); /* its grace (60 s) ends */
+    assert_int_equal(claim_retries(f, T0 + 21 * SEC, &rb), 0);
+    assert_int_equal(rb.n_claims, 0); /* the job still runs */
+    chime_claim_batch_release(&rb);
+    assert_int_equal(claim(f, T0 + 30 * SEC, 0, &b2), 0);
+    assert_int_equal(b2.n_claims, 1);
+    assert_int_equal(b2.claims[0].run.status, CHIME_RUN_SKIPPED);
+    assert_string_equal(b2.claims[0].run.error, "max_instances reached and the queue is full");
+    chime_claim_batch_release(&b2);
+    if (f->sqlite || f->pg) {
+        chime_claim_batch_release(&b1);
+        reopen(f); /* sqlite: its run is lost at open, freeing the instance */
+        assert_int_equal(claim_retries(f, T0 + 31 * SEC, &rb), 0);
+    } else {
+        finish_ok(f, &b1.claims[0].run, T0 + 31 * SEC);
+        chime_claim_batch_release(&b1);
+        assert_int_equal(next_retry(f), T0 + 20 * SEC);
+        assert_int_equal(claim_retries(f, T0 + 31 * SEC, &rb), 0);
+    }
+    if (f->pg) { /* PostgreSQL keeps the running run (its node may live): finish it */
+        assert_int_equal(rb.n_claims, 0);
+        chime_claim_batch_release(&rb);
+        struct runs r;
+        list_runs(f, "q", CHIME_RUN_RUNNING, 0, 0, &r);
+        assert_int_equal(r.n, 1);
+        finish_ok(f, &r.runs[0], T0 + 31 * SEC);
+        runs_release(&r);
+        assert_int_equal(claim_retries(f, T0 + 31 * SEC, &rb), 0);
+    }
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_RUNNING);
+    assert_int_equal(rb.claims[0].run.scheduled, T0 + 20 * SEC);
+    assert_int_equal(rb.claims[0].run.attempt, 1);
+    assert_true(rb.claims[0].run.id > 0);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+    finish_ok(f, &rb.claims[0].run, T0 + 32 * SEC);
+    chime_claim_batch_release(&rb);
+    struct runs r;
+    list_runs(f, "q", -1, 0, 0, &r);
+    assert_int_equal(r.n, 3); /* one record per due time: 10 s, 20 s (queued), 30 s */
+    runs_release(&r);
+}
+
+/* Without coalesce every fire waits; a fire past the misfire grace is recorded missed. */
+static void test_store_queue_unbounded_fires_expire(void **state)
+{
+    struct fixture *f = *state;
+    add_queue_job(f, "q", 0);
+    struct chime_claim_batch b1, b2, rb;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b1), 0);
+    assert_int_equal(b1.n_claims, 1);
+    assert_int_equal(claim(f, T0 + 30 * SEC, 0, &b2), 0); /* 20 s and 30 s wait */
+    assert_int_equal(b2.n_claims, 0);
+    chime_claim_batch_release(&b2);
+    assert_int_equal(next_retry(f), T0 + 80 * SEC + 1);
+    assert_int_equal(claim_retries(f, T0 + 85 * SEC, &rb), 0); /* 20 s is past its grace */
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_MISSED);
+    assert_int_equal(rb.claims[0].run.scheduled, T0 + 20 * SEC);
+    assert_string_equal(rb.claims[0].run.error, "misfire_grace_time exceeded (queued)");
+    chime_claim_batch_release(&rb);
+    finish_ok(f, &b1.claims[0].run, T0 + 86 * SEC);
+    chime_claim_batch_release(&b1);
+    assert_int_equal(claim_retries(f, T0 + 86 * SEC, &rb), 0);
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_RUNNING);
+    assert_int_equal(rb.claims[0].run.scheduled, T0 + 30 * SEC);
+    chime_claim_batch_release(&rb);
+    assert_int_equal(f->store->ops->remove_job(f->store, "q"), 0);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+}
+
 /* Two nodes on one database: each due retry is claimed by exactly one of them. */
 static void test_pg_retry_claimed_once_across_nodes(void **state)
 {
     struct fixture *f = *state;
     struct chime_store *other = NULL;
     struct chime_diag d;
-    struct chime_store_options opts = { "node-b", 0, 0 };
+    struct chime_store_options opts = { "node-b", 0, 0, false };
     assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &other, &d), 0);
     char id[8];
     for (int i = 0; i < 6; i++) {
@@ -1155,6 +1259,8 @@ int main(void)
         BOTH(test_store_keeps_run_options),
         BOTH(test_store_retry_claimed_when_due),
         BOTH(test_store_retry_skipped_or_missed),
+        BOTH(test_store_queue_waits_for_a_free_instance),
+        BOTH(test_store_queue_unbounded_fires_expire),
         cmocka_unit_test_setup_teardown(test_pg_retry_claimed_once_across_nodes, setup_pg,
                                         teardown),
         BOTH(test_store_update_and_remove),
