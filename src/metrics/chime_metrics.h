@@ -57,7 +57,7 @@ enum chime_metrics_miss {
             CHIME_METRICS_N_MISS,
 };
 
-#define CHIME_METRICS_N_STATUS 7 /* enum chime_run_status values */
+#define CHIME_METRICS_N_STATUS 8 /* enum chime_run_status values */
 
 struct chime_metrics {
     struct chime_counter runs[CHIME_METRICS_N_STATUS]; /* by enum chime_run_status */

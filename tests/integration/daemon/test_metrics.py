@@ -226,7 +226,8 @@ def test_metrics_need_the_token_and_describe_every_family(chimed_factory, store)
         assert fams.get(name, {}).get("type") == typ, (name, fams.get(name))
         assert fams[name]["help"], name
     statuses = {l["status"] for _, l, _ in fams["chime_runs_total"]["samples"]}
-    assert statuses == {"succeeded", "failed", "timed_out", "missed", "skipped", "lost"}
+    assert statuses == {"succeeded", "failed", "timed_out", "missed", "skipped", "lost",
+                        "cancelled"}
     assert value(fams, "chime_jobs", state="scheduled") == 0
     assert value(fams, "chime_jobs", state="paused") == 0
     assert value(fams, "chime_executor_workers") == 10  # SCHEDULER_MAX_WORKERS default
