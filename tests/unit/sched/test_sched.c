@@ -407,6 +407,37 @@ static void test_sched_max_instances_skips_while_running(void **state)
     assert_int_equal(r.status[2], CHIME_RUN_SUCCEEDED);
 }
 
+/* overlap queue: the fire due while the job runs leaves no record, waits, and starts
+ * (its own scheduled time, attempt 1) as soon as the running one ends. */
+static void test_sched_queue_starts_when_the_run_ends(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"block-q\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10},\"overlap\":\"queue\"}");
+    advance(f, 10 * SEC);
+    size_t n = 0;
+    assert_int_equal(chime_sched_run_due(f->sched, &n), 0);
+    assert_int_equal(n, 1);
+    gate_wait_entered(&f->gate, 1);
+    advance(f, 10 * SEC);
+    assert_int_equal(chime_sched_run_due(f->sched, &n), 0);
+    assert_int_equal(n, 0); /* queued: no record yet */
+    struct runs r;
+    runs_of(f, "block-q", &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(rec_count(&f->rec, CHIME_EVENT_RUN_SKIPPED), 0);
+    advance(f, 2 * SEC);
+    gate_open(&f->gate);
+    chime_sched_drain(f->sched);
+    assert_int_equal(run_due(f), 1); /* the instance is free: the queued fire starts */
+    runs_of(f, "block-q", &r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.status[0], CHIME_RUN_SUCCEEDED);
+    assert_int_equal(r.status[1], CHIME_RUN_SUCCEEDED);
+    assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
+    assert_int_equal(rec_count(&f->rec, CHIME_EVENT_RUN_SKIPPED), 0);
+}
+
 static void test_sched_pause_stops_fires_resume_restarts(void **state)
 {
     struct fixture *f = *state;
@@ -978,6 +1009,7 @@ int main(void)
         T(test_sched_coalesce_runs_latest_and_records_the_rest),
         T(test_sched_no_coalesce_runs_each_overdue_time),
         T(test_sched_max_instances_skips_while_running),
+        T(test_sched_queue_starts_when_the_run_ends),
         T(test_sched_catch_up_runs_back_to_back_in_one_instance),
         T(test_sched_catch_up_rechecks_misfire_grace),
         T(test_sched_stop_during_catch_up_records_the_rest_missed),
