@@ -48,7 +48,7 @@ struct child {
     struct tail out, err;
     int64_t start_ms, kill_at_ms;
     const struct chime_process_spec *spec;
-    bool exited, timed_out, killed;
+    bool exited, timed_out, killed, cancelled;
 };
 
 static int64_t mono_ms(void)
@@ -328,15 +328,25 @@ static void check_exit(struct child *c)
         c->exited = true;
 }
 
-/* Sends SIGTERM at the timeout and SIGKILL after the grace; returns ms to the next one. */
+static bool cancel_asked(const struct child *c)
+{
+    return c->spec->cancel && atomic_load(c->spec->cancel);
+}
+
+/* Sends SIGTERM at the timeout (or once cancelled) and SIGKILL after the grace;
+ * returns ms to the next one (a cancellable run is looked at every tick). */
 static int64_t enforce_timeout(struct child *c, int64_t now)
 {
-    if (!c->timed_out) {
+    if (!c->timed_out && !c->cancelled) {
         int64_t term_at = c->start_ms + c->spec->timeout_ms;
-        if (now < term_at)
-            return term_at - now;
+        bool cancel = cancel_asked(c);
+        if (now < term_at && !cancel)
+            return c->spec->cancel && term_at - now > TICK_MS ? TICK_MS : term_at - now;
         kill(-c->pid, SIGTERM);
-        c->timed_out = true;
+        if (cancel)
+            c->cancelled = true;
+        else
+            c->timed_out = true;
         c->kill_at_ms = now + c->spec->kill_grace_ms;
     }
     if (c->killed)
@@ -382,7 +392,7 @@ static int finish(struct child *c)
     int status = 0;
     drain(&c->fd_out, &c->out, DRAIN_MAX);
     drain(&c->fd_err, &c->err, DRAIN_MAX);
-    if (c->timed_out)
+    if (c->timed_out || c->cancelled)
         kill(-c->pid, SIGKILL);
     while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -395,6 +405,7 @@ static void fill_result(struct child *c, int status, struct chime_process_result
     out->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     out->timed_out = c->timed_out;
     out->killed = c->killed;
+    out->cancelled = c->cancelled;
     out->duration_ms = mono_ms() - c->start_ms;
 }
 

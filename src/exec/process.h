@@ -11,6 +11,7 @@
 #ifndef CHIME_EXEC_PROCESS_H
 #define CHIME_EXEC_PROCESS_H
 
+#include <stdatomic.h>
 #include <chime/chime.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,9 @@ struct chime_process_spec {
     int64_t timeout_ms;    /* > 0: SIGTERM to the group after this long */
     int64_t kill_grace_ms; /* >= 0: SIGKILL to the group this long after the SIGTERM */
     size_t tail_max;       /* bytes kept of each stream; 0 = CHIME_PROCESS_TAIL_DEFAULT */
+    /* Watched while it runs (NULL = none): once true the group is stopped as at the
+     * timeout (SIGTERM, then SIGKILL after the grace) and the result says cancelled. */
+    const atomic_bool *cancel;
 };
 
 /* How it ended. Tails are chime__malloc'd, NUL-terminated (they may hold NULs). */
@@ -40,6 +44,7 @@ struct chime_process_result {
     int signal;      /* the terminating signal, or 0 if it exited */
     bool timed_out;  /* the timeout expired and the group was signalled */
     bool killed;     /* SIGKILL was sent after the grace */
+    bool cancelled;  /* spec->cancel was set and the group was signalled */
     int64_t duration_ms;
     char *stdout_tail;
     size_t stdout_len;

@@ -279,6 +279,8 @@ static char *result_json(const struct chime_process_result *res)
     bad |= json_object_set_new(o, "stdout_tail", utf8_json(res->stdout_tail, res->stdout_len));
     bad |= json_object_set_new(o, "stderr_tail", utf8_json(res->stderr_tail, res->stderr_len));
     bad |= json_object_set_new(o, "timed_out", json_boolean(res->timed_out));
+    if (res->cancelled)
+        bad |= json_object_set_new(o, "cancelled", json_boolean(true));
     bad |= json_object_set_new(o, "duration_ms", json_integer(res->duration_ms));
     char *text = bad ? NULL : json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -293,7 +295,11 @@ static char *result_error(const struct chime_process_result *res, const json_t *
     char text[160];
     double timeout = (double)timeout_ms / 1000.0;
     double grace = json_number_value(json_object_get(bound, "kill_grace"));
-    if (res->timed_out && res->killed)
+    if (res->cancelled && res->killed)
+        snprintf(text, sizeof(text), "cancelled (SIGTERM, then SIGKILL after %g s)", grace);
+    else if (res->cancelled)
+        snprintf(text, sizeof(text), "cancelled (SIGTERM)");
+    else if (res->timed_out && res->killed)
         snprintf(text, sizeof(text), "timed out after %g s (SIGTERM, then SIGKILL after %g s)",
                  timeout, grace);
     else if (res->timed_out)
@@ -322,7 +328,8 @@ static int64_t effective_timeout_ms(const json_t *bound, int64_t job_timeout_ms)
     return ms < 1 ? 1 : ms;
 }
 
-static void run_command(const json_t *bound, int64_t job_timeout_ms, struct chime_outcome *out)
+static void run_command(const json_t *bound, int64_t job_timeout_ms, const atomic_bool *cancel,
+                        struct chime_outcome *out)
 {
     struct command cmd;
     struct chime_process_result res;
@@ -339,6 +346,7 @@ static void run_command(const json_t *bound, int64_t job_timeout_ms, struct chim
             .stdin_len = json_string_length(in),
             .timeout_ms = effective_timeout_ms(bound, job_timeout_ms),
             .kill_grace_ms = seconds_ms(bound, "kill_grace"),
+            .cancel = cancel,
         };
         rc = chime_process_run(&spec, &res, &diag);
     }
@@ -365,5 +373,5 @@ void chime__exec_run(const struct chime_call *call, struct chime_outcome *out)
         fail_with(out, diag.message[0] ? diag.message : chime_strerror(rc));
         return;
     }
-    run_command(call->kwargs, call->timeout_ms, out);
+    run_command(call->kwargs, call->timeout_ms, call->cancel, out);
 }

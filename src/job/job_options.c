@@ -57,9 +57,8 @@ static int opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, i
 }
 
 /*
- * overlap: "skip" (APScheduler's behaviour) or "queue". "replace" is named
- * by the API but not implemented yet: it is refused, so that no job is
- * stored with a policy the scheduler would not follow.
+ * overlap: "skip" (APScheduler's behaviour), "queue" or "replace" (a store
+ * shared by several nodes refuses "replace": see chime_sched_add_job).
  */
 static int read_overlap(const json_t *obj, int *out, struct chime_diag *diag)
 {
@@ -69,9 +68,6 @@ static int read_overlap(const json_t *obj, int *out, struct chime_diag *diag)
     for (size_t i = 0; json_is_string(v) && i < N_OVERLAP; i++) {
         if (strcmp(json_string_value(v), overlap_names[i]) != 0)
             continue;
-        if (i == CHIME_OVERLAP_REPLACE)
-            return chime_diag_set(diag, CHIME_EINVAL, "overlap",
-                                  "overlap 'replace' is not supported yet; use 'skip' or 'queue'");
         *out = (int)i;
         return 0;
     }

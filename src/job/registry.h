@@ -7,6 +7,7 @@
 #ifndef CHIME_JOB_REGISTRY_H
 #define CHIME_JOB_REGISTRY_H
 
+#include <stdatomic.h>
 #include <chime/chime.h>
 #include <jansson.h>
 
@@ -21,6 +22,9 @@ struct chime_call {
     const json_t *args;   /* JSON array */
     const json_t *kwargs; /* JSON object, defaults of declared parameters filled in */
     int64_t timeout_ms;   /* the job's time limit for a run (its `timeout`), 0 = none */
+    /* Set when the run is to stop (overlap replace); NULL = never. A runner that can
+     * stop its work (chime:exec) watches it; the record ends cancelled either way. */
+    const atomic_bool *cancel;
 };
 
 /* What it hands back. Strings are owned by the outcome (chime__malloc'd). */

@@ -13,6 +13,7 @@
 
 #include "base/base.h"
 #include "sched/sched_internal.h"
+#include "time/tz.h"
 
 #define SUBMIT_CHUNK 64
 #define RECORD_CHUNK 64 /* finished runs recorded per store call */
@@ -64,6 +65,7 @@ static void invoke_item(struct chime_sched *sched, struct chime__sched_item *ite
             .scheduled = item->claim.run.scheduled,
             .attempt = item->claim.run.attempt,
             .timeout_ms = (int64_t)job->policy.timeout_s * 1000,
+            .cancel = job->policy.overlap == CHIME_OVERLAP_REPLACE ? &item->cancel : NULL,
             .args = args,
             .kwargs = bound,
         };
@@ -243,6 +245,20 @@ static void plan_retry(struct chime_sched *sched, const struct chime_job *job,
     run->retry_at = run->finished + chime_job_retry_delay_us(&job->policy, run->attempt + 1, draw);
 }
 
+/* overlap replace: a replaced run ends cancelled, naming the run that replaced it
+ * (and how its command was stopped, when it was one). */
+static void mark_cancelled(struct chime__sched_item *item, struct chime_outcome *out)
+{
+    char when[CHIME_TIME_FORMAT_MAX], text[256];
+    const char *how = out->error && strncmp(out->error, "cancelled (", 11) == 0 ? out->error + 9
+                                                                                 : "";
+    snprintf(text, sizeof(text), "replaced by the run of %s%s",
+             chime_time_format(item->replaced_by, chime_zone_utc(), when), how);
+    item->claim.run.status = CHIME_RUN_CANCELLED;
+    chime__free(out->error);
+    out->error = chime__strdup(text);
+}
+
 /* The CAS comes first: once the stopper has abandoned the item (and copied its
  * run), the worker must neither write the run nor touch the store. */
 static void finish_item(struct chime_sched *sched, struct chime__sched_item *item,
@@ -257,7 +273,10 @@ static void finish_item(struct chime_sched *sched, struct chime__sched_item *ite
         run->exit_code = out->has_exit_code ? out->exit_code : CHIME_RUN_NO_EXIT_CODE;
         run->http_status = out->http_status;
         run->finished = chime_clock_now(sched->clock);
-        plan_retry(sched, &item->claim.job, run);
+        if (atomic_load(&item->cancel))
+            mark_cancelled(item, out);
+        else
+            plan_retry(sched, &item->claim.job, run);
         chime__free(run->error);
         chime__free(run->output);
         run->error = out->error;
@@ -300,7 +319,8 @@ static void run_one(struct chime_sched *sched, struct chime__sched_item *item)
                       &item->claim.run, 0);
     chime_mtime t0 = chime_clock_mono(sched->clock);
     struct chime_outcome out = { 0 };
-    invoke_item(sched, item, &out);
+    if (!atomic_load(&item->cancel)) /* replaced before it started: it does not run */
+        invoke_item(sched, item, &out);
     int64_t duration_us = chime_clock_mono(sched->clock) - t0;
     check_time_limit(&item->claim.job, duration_us, &out);
     finish_item(sched, item, &out, duration_us);
@@ -455,6 +475,8 @@ static struct chime__sched_block *block_take(struct chime_sched *sched,
         atomic_init(&item->state, CHIME__ITEM_QUEUED);
         item->chain_next = NULL;
         item->chained = false;
+        atomic_init(&item->cancel, false);
+        item->replaced_by = CHIME_UTIME_NONE;
         chime_job_init(&claim->job);
         chime_run_init(&claim->run);
         if (block->n_items > 1)
@@ -524,8 +546,36 @@ static void fail_unblocked(struct chime_sched *sched, struct chime_claim_batch *
     chime__log(CHIME_LOG_ERROR, "out of memory dispatching %zu claims", batch->n_claims);
 }
 
+/* overlap replace: the in-flight runs of each replaced job are asked to stop. */
+static void request_replaces(struct chime_sched *sched, const struct chime_claim_batch *batch)
+{
+    if (batch->n_replaces == 0)
+        return;
+    pthread_mutex_lock(&sched->mu);
+    for (struct chime__sched_block *b = sched->blocks; b; b = b->next) {
+        for (size_t i = 0; i < b->n_items; i++) {
+            struct chime__sched_item *item = &b->items[i];
+            int state = atomic_load(&item->state);
+            if ((state != CHIME__ITEM_QUEUED && state != CHIME__ITEM_RUNNING) ||
+                atomic_load(&item->cancel) || !item->claim.job.id)
+                continue;
+            for (size_t r = 0; r < batch->n_replaces; r++) {
+                if (strcmp(item->claim.job.id, batch->replaces[r].job_id) != 0)
+                    continue;
+                item->replaced_by = batch->replaces[r].scheduled;
+                atomic_store(&item->cancel, true);
+                chime__log(CHIME_LOG_INFO, "run %lld of job %s: replaced by a newer fire",
+                           (long long)item->claim.run.id, item->claim.job.id);
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&sched->mu);
+}
+
 void chime__sched_dispatch(struct chime_sched *sched, struct chime_claim_batch *batch)
 {
+    request_replaces(sched, batch);
     size_t n_running = emit_claim_events(sched, batch);
     if (n_running == 0)
         return;

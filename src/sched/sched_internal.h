@@ -37,6 +37,10 @@ struct chime__sched_item {
      * pool, its worker then runs chain_next and so on. */
     struct chime__sched_item *chain_next;
     bool chained; /* not the first of its chain: never submitted on its own */
+    /* overlap replace: set (under sched->mu, replaced_by first) when a newer fire
+     * replaces this run; the run then ends cancelled. */
+    atomic_bool cancel;
+    chime_utime replaced_by;
 };
 
 /* One allocation per dispatched batch of RUNNING claims, linked while live. */
@@ -118,6 +122,10 @@ void chime__sched_item_unstarted(struct chime__sched_item *item, enum chime_run_
                                  const char *reason);
 /* Marks still-running items abandoned and records them LOST; returns how many. */
 size_t chime__sched_abandon_running(struct chime_sched *sched);
+
+/* sched_api.c: CHIME_EINVAL (diag) for overlap replace on a store shared by several nodes. */
+int chime__sched_check_overlap(struct chime_sched *sched, const struct chime_job *job,
+                               struct chime_diag *diag);
 
 /* sched_loop.c */
 void *chime__sched_loop_main(void *arg);

@@ -67,14 +67,29 @@ size_t chime__retry_list_count_job(const struct chime__retry_list *list, const c
 
 size_t chime__queue_bound(const struct chime_job *job, const struct chime_job_defaults *defaults)
 {
+    if (job->policy.overlap == CHIME_OVERLAP_REPLACE)
+        return 1;
     return chime_job_coalesce(job, defaults) ? 1 : CHIME_QUEUE_MAX;
+}
+
+int chime__batch_add_replace(struct chime_claim_batch *batch, const char *job_id,
+                             chime_utime scheduled)
+{
+    char *id = chime__strdup(job_id);
+    if (!id || chime__grow((void **)&batch->replaces, &batch->cap_replaces, batch->n_replaces + 1,
+                           sizeof(batch->replaces[0])) < 0) {
+        chime__free(id);
+        return CHIME_ENOMEM;
+    }
+    batch->replaces[batch->n_replaces++] = (struct chime_replace){ id, scheduled };
+    return 0;
 }
 
 size_t chime__plan_take_queued(const struct chime_job *job,
                                const struct chime_job_defaults *defaults, size_t n_queued,
                                struct chime_fire_plan *plan, chime_utime *queued)
 {
-    if (job->policy.overlap != CHIME_OVERLAP_QUEUE)
+    if (job->policy.overlap != CHIME_OVERLAP_QUEUE && job->policy.overlap != CHIME_OVERLAP_REPLACE)
         return 0;
     size_t bound = chime__queue_bound(job, defaults), taken = 0, kept = 0;
     for (size_t i = 0; i < plan->n_fires; i++) {

@@ -52,7 +52,8 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
  * the job ends (then it is claimed RUNNING) or it is older than the misfire
  * grace (then it is recorded MISSED). Bounded per job: one waiting fire with
  * coalesce, CHIME_QUEUE_MAX without; a fire beyond the bound is recorded
- * SKIPPED (CHIME_FIRE_REASON_QUEUE_FULL).
+ * SKIPPED (CHIME_FIRE_REASON_QUEUE_FULL). Overlap replace queues its fire the
+ * same way (bound 1) and asks the scheduler to cancel the running runs.
  */
 #define CHIME_QUEUE_MAX 100
 #define CHIME_FIRE_REASON_QUEUE_FULL "max_instances reached and the queue is full"
@@ -69,6 +70,9 @@ size_t chime__queue_bound(const struct chime_job *job, const struct chime_job_de
 size_t chime__plan_take_queued(const struct chime_job *job,
                                const struct chime_job_defaults *defaults, size_t n_queued,
                                struct chime_fire_plan *plan, chime_utime *queued);
+/** Appends a replace request (overlap replace) to batch. 0 or CHIME_ENOMEM. */
+int chime__batch_add_replace(struct chime_claim_batch *batch, const char *job_id,
+                             chime_utime scheduled);
 /** When a queued fire of job scheduled at t is past the grace (CHIME_UTIME_NONE: never). */
 chime_utime chime__queued_expiry(const struct chime_job *job,
                                  const struct chime_job_defaults *defaults, chime_utime t);

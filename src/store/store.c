@@ -96,4 +96,9 @@ void chime_claim_batch_release(struct chime_claim_batch *batch)
     batch->claims = NULL;
     batch->n_claims = 0;
     batch->cap = 0;
+    for (size_t i = 0; i < batch->n_replaces; i++)
+        chime__free(batch->replaces[i].job_id);
+    chime__free(batch->replaces);
+    batch->replaces = NULL;
+    batch->n_replaces = batch->cap_replaces = 0;
 }

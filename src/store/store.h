@@ -52,10 +52,20 @@ struct chime_claim {
     struct chime_run run; /* status RUNNING: to execute; MISSED/SKIPPED: already final */
 };
 
+/* A fire of an overlap-replace job that came due while the job runs: the running
+ * runs of job_id are to be cancelled; the fire waits (queued) until they end. */
+struct chime_replace {
+    char *job_id; /* owned */
+    chime_utime scheduled;
+};
+
 struct chime_claim_batch {
     struct chime_claim *claims;
     size_t n_claims;
     size_t cap;
+    struct chime_replace *replaces; /* for the scheduler to act on (overlap replace) */
+    size_t n_replaces;
+    size_t cap_replaces;
 };
 
 void chime_claim_batch_release(struct chime_claim_batch *batch);

@@ -183,9 +183,9 @@ static int commit_claims(struct memory_store *ms, struct chime__index_entry *e,
 
 /* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded). */
 static int queue_fires(struct memory_store *ms, const struct chime_job *job,
-                       struct chime_fire_plan *plan)
+                       struct chime_fire_plan *plan, struct chime_claim_batch *out)
 {
-    if (job->policy.overlap != CHIME_OVERLAP_QUEUE || plan->n_fires == 0)
+    if (job->policy.overlap == CHIME_OVERLAP_SKIP || plan->n_fires == 0)
         return 0;
     chime_utime *times = chime__calloc(plan->n_fires, sizeof(*times));
     if (!times)
@@ -197,6 +197,8 @@ static int queue_fires(struct memory_store *ms, const struct chime_job *job,
         struct chime__retry q = { job->id, times[i], times[i], 1, CHIME_CAUSE_SCHEDULE };
         rc = chime__retry_list_add(&ms->queued, &q);
     }
+    if (rc == 0 && n > 0 && job->policy.overlap == CHIME_OVERLAP_REPLACE)
+        rc = chime__batch_add_replace(out, job->id, times[n - 1]);
     chime__free(times);
     return rc;
 }
@@ -211,7 +213,7 @@ static int claim_entry(struct memory_store *ms, struct chime__index_entry *e,
     int rc = chime_fire_plan(&view, &ms->defaults, req->now, e->n_running, &plan);
     if (rc < 0)
         return rc;
-    rc = queue_fires(ms, &view, &plan);
+    rc = queue_fires(ms, &view, &plan, out);
     if (rc == 0)
         rc = chime__claim_prepare(out, &view, &plan, req, CHIME_CAUSE_SCHEDULE);
     if (rc == 0) {

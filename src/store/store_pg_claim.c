@@ -58,8 +58,8 @@ static int add_run_row(json_t *runs, const struct chime_run *run)
 static int queue_fires(struct pg_store *ps, const struct chime_job *job, size_t n_queued,
                        struct chime_fire_plan *plan, json_t *rows)
 {
-    if (job->policy.overlap != CHIME_OVERLAP_QUEUE || plan->n_fires == 0)
-        return 0;
+    if (job->policy.overlap == CHIME_OVERLAP_SKIP || plan->n_fires == 0)
+        return 0; /* replace is refused on PostgreSQL (chime_sched_add_job): queued */
     chime_utime *times = chime__calloc(plan->n_fires, sizeof(*times));
     if (!times)
         return CHIME_ENOMEM;

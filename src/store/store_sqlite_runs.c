@@ -109,9 +109,9 @@ struct claimed {
 /* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded);
  * their rows are written in the claim's transaction, the list follows at commit. */
 static int queue_fires(struct sqlite_store *ss, struct claimed *c, const struct chime_job *job,
-                       struct chime_fire_plan *plan)
+                       struct chime_fire_plan *plan, struct chime_claim_batch *out)
 {
-    if (job->policy.overlap != CHIME_OVERLAP_QUEUE || plan->n_fires == 0)
+    if (job->policy.overlap == CHIME_OVERLAP_SKIP || plan->n_fires == 0)
         return 0;
     c->queued = chime__calloc(plan->n_fires, sizeof(*c->queued));
     if (!c->queued)
@@ -123,6 +123,8 @@ static int queue_fires(struct sqlite_store *ss, struct claimed *c, const struct 
         struct chime__retry q = { job->id, c->queued[i], c->queued[i], 1, CHIME_CAUSE_SCHEDULE };
         rc = chime__sqlite_write_queued(ss, &q);
     }
+    if (rc == 0 && c->n_queued > 0 && job->policy.overlap == CHIME_OVERLAP_REPLACE)
+        rc = chime__batch_add_replace(out, job->id, c->queued[c->n_queued - 1]);
     return rc;
 }
 
@@ -136,7 +138,7 @@ static int claim_one(struct sqlite_store *ss, struct claimed *c,
     int rc = chime_fire_plan(&view, &ss->defaults, req->now, c->entry->n_running, &plan);
     if (rc < 0)
         return rc;
-    rc = queue_fires(ss, c, &view, &plan);
+    rc = queue_fires(ss, c, &view, &plan, out);
     if (rc == 0)
         rc = chime__claim_prepare(out, &view, &plan, req, CHIME_CAUSE_SCHEDULE);
     if (rc == 0)
@@ -166,9 +168,12 @@ static int collect_due(struct sqlite_store *ss, const struct chime_claim_request
     }
 }
 
-static void rollback_batch(struct sqlite_store *ss, struct chime_claim_batch *out, size_t start)
+static void rollback_batch(struct sqlite_store *ss, struct chime_claim_batch *out, size_t start,
+                           size_t start_replaces)
 {
     chime__sqlite_exec_stmt(ss->st[ST_ROLLBACK]);
+    while (out->n_replaces > start_replaces) /* their fires were not queued */
+        chime__free(out->replaces[--out->n_replaces].job_id);
     for (size_t i = start; i < out->n_claims; i++) {
         chime_job_release(&out->claims[i].job);
         chime_run_release(&out->claims[i].run);
@@ -225,7 +230,7 @@ int chime__sqlite_claim_due(struct chime_store *store, const struct chime_claim_
 {
     struct sqlite_store *ss = ss_of(store);
     struct claimed *c;
-    size_t n, n_done = 0, start = out->n_claims;
+    size_t n, n_done = 0, start = out->n_claims, start_replaces = out->n_replaces;
     chime__sqlite_lock_db(ss);
     int rc = collect_due(ss, req, &c, &n);
     if (rc < 0 || n == 0)
@@ -236,7 +241,7 @@ int chime__sqlite_claim_due(struct chime_store *store, const struct chime_claim_
         rc = claim_all(ss, c, n, &n_done, req, out);
     if (rc < 0) {
         chime__log(CHIME_LOG_ERROR, "sqlite store: claim failed: %s", sqlite3_errmsg(ss->db));
-        rollback_batch(ss, out, start);
+        rollback_batch(ss, out, start, start_replaces);
         n_done = 0;
     } else {
         chime__sqlite_pending_clear(ss);

@@ -3,6 +3,7 @@ retries / retry_backoff / retry_jitter and overlap are accepted on POST and
 PATCH, shown on GET, kept across a restart; bad values are a 400 naming the
 field and store nothing; a command job's own timeout ends its run timed_out."""
 import json
+import os
 
 import pytest
 
@@ -53,8 +54,6 @@ def test_options_stored_shown_patched_and_kept(chimed_factory):
     ("retries", -1, "retries"), ("retries", 101, "retries"),
     ("retry_backoff", -3, "retry_backoff"), ("retry_jitter", True, "retry_jitter"),
     ("overlap", "kill", "overlap"), ("overlap", 2, "overlap"),
-    # named by the API, not implemented yet: refused rather than stored and ignored
-    ("overlap", "replace", "not supported yet"),
 ])
 def test_bad_options_400_and_nothing_stored(chimed, field, value, words):
     r = chimed.req("POST", "/schedule/jobs", {**NIGHTLY, field: value})
@@ -159,3 +158,38 @@ def test_overlap_queue_runs_back_to_back(chimed_factory):
         assert t(nxt, "started_at") >= t(prev, "finished_at"), done
         assert t(nxt, "started_at") > t(nxt, "scheduled_time"), done  # it waited
     assert len({run["scheduled_time"] for run in runs}) == len(runs), runs
+
+
+def test_overlap_replace_cancels_the_running_command(chimed_factory, store, tmp_path):
+    """With overlap replace the next fire stops the running command (SIGTERM, then
+    SIGKILL after kill_grace: this one ignores SIGTERM), whose record ends cancelled,
+    then starts. A store shared by several nodes refuses replace (400)."""
+    d = chimed_factory(env={"CHIME_ALLOW_EXEC": "1"})
+    pids = tmp_path / "pids"
+    body = {"func": "chime:exec", "trigger": "interval", "trigger_args": {"seconds": 2},
+            "overlap": "replace",
+            "kwargs": {"argv": ["sh", "-c", f"echo $$ >> {pids}; trap '' TERM; sleep 30"],
+                       "kill_grace": 0.3, "timeout": 5}}
+    if store == "postgres":
+        r = d.req("POST", "/schedule/jobs", body)
+        assert r.status == 400 and "not supported on a store shared" in r.json()["detail"], r
+        assert d.req("GET", "/schedule/jobs").json() == []
+        return
+    job_id = add(d, body)
+    got = poll(lambda: [run for run in runs_of(d, job_id) if run["status"] == "cancelled"], 20)
+    assert got, d.log_text()
+    assert d.req("POST", f"/schedule/jobs/{job_id}/pause").status == 200
+    cancelled = got[-1]
+    assert cancelled["error"].startswith("replaced by the run of "), cancelled
+    assert "SIGKILL" in cancelled["error"], cancelled
+    first_pid = int(pids.read_text().split()[0])
+    assert poll(lambda: not os.path.exists(f"/proc/{first_pid}"), 10), "replaced command lives"
+    # the replacing run starts once the replaced one ended, and is its own record
+    newer = poll(lambda: [run for run in runs_of(d, job_id)
+                          if run["scheduled_time"] > cancelled["scheduled_time"]
+                          and run["started_at"]], 10)
+    runs = runs_of(d, job_id)
+    assert newer, runs
+    assert not [run for run in runs if run["status"] == "skipped"], runs
+    assert all(run["started_at"] is None or run["started_at"] >= cancelled["finished_at"]
+               for run in newer), runs

@@ -245,7 +245,7 @@ static json_t *http_run(const char *fmt, struct chime_outcome *out)
     json_t *bound = NULL, *kwargs = kwargs_new(fmt), *args = json_array();
     assert_int_equal(chime_registry_find("chime:http", &fn, &diag), 0);
     assert_int_equal(chime_registry_bind(fn, args, kwargs, &bound, &diag), 0);
-    struct chime_call call = { "job1", "job one", "chime:http", 7, 0, 1, args, bound, 0 };
+    struct chime_call call = { "job1", "job one", "chime:http", 7, 0, 1, args, bound, 0, NULL };
     memset(out, 0, sizeof(*out));
     fn->fn(&call, out);
     json_decref(bound);

@@ -69,7 +69,7 @@ static void run(const char *kwargs, struct chime_outcome *out, json_t **out_json
     json_t *bound;
     if (bind(kwargs, &bound, &diag) != 0)
         fail_msg("bind %s: %s", kwargs, diag.message);
-    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0 };
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0, NULL };
     memset(out, 0, sizeof(*out));
     exec_fn()->fn(&call, out);
     json_decref(bound);
@@ -264,7 +264,7 @@ static void test_job_timeout_bounds_the_command(void **state)
                           "\"kill_grace\":0.2}",
                           &bound, &diag),
                      0);
-    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 300 };
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 300, NULL };
     struct chime_outcome o = { 0 };
     exec_fn()->fn(&call, &o);
     assert_false(o.ok);
@@ -342,7 +342,7 @@ static void test_run_rechecks_the_gate(void **state)
     json_t *bound;
     assert_int_equal(bind("{\"argv\":[\"/bin/echo\",\"x\"]}", &bound, &diag), 0);
     configure(false, NULL);
-    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0 };
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0, NULL };
     struct chime_outcome o = { 0 };
     exec_fn()->fn(&call, &o);
     assert_false(o.ok);
@@ -361,7 +361,7 @@ static void test_run_rechecks_the_gate(void **state)
 /* Calls chime:exec with already bound kwargs. */
 static void call_bound(json_t *bound, struct chime_outcome *out)
 {
-    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0 };
+    struct chime_call call = { "job1", "name", "chime:exec", 1, 0, 1, NULL, bound, 0, NULL };
     memset(out, 0, sizeof(*out));
     exec_fn()->fn(&call, out);
 }

@@ -209,8 +209,6 @@ static const struct bad_case bad_cases[] = {
     { "{" DIGEST ", " EVERY10M ", \"overlap\": \"kill\"}", CHIME_EINVAL, "overlap",
       "'skip', 'queue', 'replace'" },
     { "{" DIGEST ", " EVERY10M ", \"overlap\": 1}", CHIME_EINVAL, "overlap", NULL },
-    { "{" DIGEST ", " EVERY10M ", \"overlap\": \"replace\"}", CHIME_EINVAL, "overlap",
-      "not supported yet" },
     { "{" DIGEST ", " EVERY10M ", \"next_run_time\": 5}", CHIME_EINVAL, "next_run_time", NULL },
     { "{" DIGEST ", " EVERY10M ", \"next_run_time\": \"soon\"}", CHIME_EINVAL, "next_run_time",
       NULL },

@@ -139,7 +139,7 @@ static void run(const struct chime_func *fn, const char *args, const char *kwarg
     assert_int_equal(chime_registry_bind(fn, a, k, &bound, &diag), 0);
     char func[256];
     snprintf(func, sizeof(func), "%s:%s", fn->module, fn->name);
-    struct chime_call call = { "job-7", "my job", func, 42, 1700000000000000, 2, a, bound, 0 };
+    struct chime_call call = { "job-7", "my job", func, 42, 1700000000000000, 2, a, bound, 0, NULL };
     memset(out, 0, sizeof(*out));
     fn->fn(&call, out);
     json_decref(bound);
@@ -304,7 +304,7 @@ static void *threads_main(void *arg)
         chime_registry_bind(fn, a, NULL, &bound, NULL);
         struct chime_call call = { "j", "j",  i % 2 ? "greet.hello:say" : "testmod.fixture:echo",
                                    1,   0,    1,
-                                   a,   bound, 0 };
+                                   a,   bound, 0, NULL };
         memset(&out, 0, sizeof(out));
         fn->fn(&call, &out);
         *fails += !out.ok || !out.output;

@@ -233,7 +233,7 @@ static void call(const char *func, const char *args, const char *kwargs, struct 
     const struct chime_func *fn = find_ok(func);
     json_t *a = json_loads(args, 0, NULL);
     json_t *k = json_loads(kwargs, 0, NULL);
-    struct chime_call c = { "job1", "name", func, 1, 0, 1, a, k, 0 };
+    struct chime_call c = { "job1", "name", func, 1, 0, 1, a, k, 0, NULL };
     memset(out, 0, sizeof(*out));
     out->ok = !fn; /* the function must set it */
     fn->fn(&c, out);

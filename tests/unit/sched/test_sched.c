@@ -112,6 +112,16 @@ static size_t rec_count(struct recorder *r, enum chime_sched_event_kind kind)
 }
 
 /* Waits for events (work), never for time. */
+static bool rec_has_error(struct recorder *r, const char *prefix)
+{
+    pthread_mutex_lock(&r->mu);
+    bool found = false;
+    for (size_t i = 0; i < r->n && !found; i++)
+        found = strncmp(r->errors[i], prefix, strlen(prefix)) == 0;
+    pthread_mutex_unlock(&r->mu);
+    return found;
+}
+
 static void rec_wait(struct recorder *r, enum chime_sched_event_kind kind, size_t n)
 {
     pthread_mutex_lock(&r->mu);
@@ -436,6 +446,37 @@ static void test_sched_queue_starts_when_the_run_ends(void **state)
     assert_int_equal(r.status[1], CHIME_RUN_SUCCEEDED);
     assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
     assert_int_equal(rec_count(&f->rec, CHIME_EVENT_RUN_SKIPPED), 0);
+}
+
+/* overlap replace: a fire due while the job runs asks the running run to stop; a
+ * function running inside chimed cannot be stopped, so its record ends cancelled when
+ * it returns (its outcome dropped) and the new fire waits for it, then starts. */
+static void test_sched_replace_cancels_the_running_run(void **state)
+{
+    struct fixture *f = *state;
+    add_job(f, "{\"id\":\"block-r\",\"func\":\"chime:noop\",\"trigger\":\"interval\","
+               "\"trigger_args\":{\"seconds\":10},\"overlap\":\"replace\"}");
+    advance(f, 10 * SEC);
+    size_t n = 0;
+    assert_int_equal(chime_sched_run_due(f->sched, &n), 0);
+    assert_int_equal(n, 1);
+    gate_wait_entered(&f->gate, 1);
+    advance(f, 10 * SEC);
+    assert_int_equal(chime_sched_run_due(f->sched, &n), 0);
+    assert_int_equal(n, 0); /* the new fire waits for the replaced run to end */
+    gate_open(&f->gate);
+    chime_sched_drain(f->sched);
+    struct runs r;
+    runs_of(f, "block-r", &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], CHIME_RUN_CANCELLED);
+    assert_int_equal(run_due(f), 1); /* then it starts */
+    runs_of(f, "block-r", &r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.status[1], CHIME_RUN_SUCCEEDED);
+    assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
+    assert_int_equal(rec_count(&f->rec, CHIME_EVENT_RUN_SKIPPED), 0);
+    assert_true(rec_has_error(&f->rec, "replaced by the run of 2026-01-01T00:00:20"));
 }
 
 static void test_sched_pause_stops_fires_resume_restarts(void **state)
@@ -1010,6 +1051,7 @@ int main(void)
         T(test_sched_no_coalesce_runs_each_overdue_time),
         T(test_sched_max_instances_skips_while_running),
         T(test_sched_queue_starts_when_the_run_ends),
+        T(test_sched_replace_cancels_the_running_run),
         T(test_sched_catch_up_runs_back_to_back_in_one_instance),
         T(test_sched_catch_up_rechecks_misfire_grace),
         T(test_sched_stop_during_catch_up_records_the_rest_missed),
