@@ -293,6 +293,37 @@ static void test_env_is_exactly_the_given_one(void **state)
     chime_process_result_release(&res);
 }
 
+static void *cancel_after_start(void *arg)
+{
+    atomic_bool *cancel = arg;
+    struct timespec ts = { 0, 200 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    atomic_store(cancel, true);
+    return NULL;
+}
+
+/* A cancelled run (overlap replace) is stopped as at a timeout: SIGTERM to the group,
+ * SIGKILL after the grace for one that ignores SIGTERM; the result says cancelled. */
+static void test_cancel_stops_the_group(void **state)
+{
+    (void)state;
+    struct chime_process_result res;
+    struct chime_diag diag;
+    atomic_bool cancel = false;
+    const char *argv[] = { "sh", "-c", "trap '' TERM; sleep 30", NULL };
+    struct chime_process_spec spec = { .argv = argv, .envp = default_env, .timeout_ms = 60000,
+                                       .kill_grace_ms = 100, .cancel = &cancel };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cancel_after_start, &cancel), 0);
+    assert_int_equal(chime_process_run(&spec, &res, &diag), 0);
+    pthread_join(t, NULL);
+    assert_true(res.cancelled);
+    assert_true(res.killed);
+    assert_false(res.timed_out);
+    assert_int_equal(res.signal, SIGKILL);
+    chime_process_result_release(&res);
+}
+
 static void test_argv0_is_looked_up_in_the_child_path(void **state)
 {
     (void)state;
@@ -569,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_resolve_follows_path_rules),
         cmocka_unit_test(test_run_survives_every_allocation_failure),
         cmocka_unit_test(test_concurrent_runs_are_independent),
+        cmocka_unit_test(test_cancel_stops_the_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
