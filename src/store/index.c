@@ -522,6 +522,8 @@ int chime__claim_prepare(struct chime_claim_batch *batch, const struct chime_job
                          const struct chime_fire_plan *plan, const struct chime_claim_request *req,
                          enum chime_run_cause cause)
 {
+    if (plan->n_fires == 0)
+        return 0; /* nothing to record (every fire queued, overlap queue) */
     int rc = chime__claim_batch_reserve(batch, plan->n_fires);
     if (rc < 0)
         return rc;

@@ -155,6 +155,8 @@ static struct chime_run *ring_find(struct memory_store *ms, int64_t id)
 static int commit_claims(struct memory_store *ms, struct chime__index_entry *e,
                          struct chime_claim_batch *out, size_t n)
 {
+    if (n == 0)
+        return 0;
     struct chime_claim *tail = out->claims + out->n_claims;
     struct chime_run *copies = chime__calloc(n ? n : 1, sizeof(*copies));
     int rc = copies ? chime__run_set_reserve(&ms->running, ms->running.n + n) : CHIME_ENOMEM;

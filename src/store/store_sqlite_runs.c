@@ -63,6 +63,8 @@ int chime__sqlite_insert_run(struct sqlite_store *ss, struct chime_run *run)
 static int insert_claims(struct sqlite_store *ss, struct chime_claim_batch *out, size_t n,
                          int *out_running)
 {
+    if (n == 0)
+        return 0;
     struct chime_claim *tail = out->claims + out->n_claims;
     size_t kept = 0;
     int rc = 0;
