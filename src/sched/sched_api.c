@@ -7,28 +7,10 @@
 #include "base/base.h"
 #include "sched/sched_internal.h"
 
-int chime__sched_check_overlap(struct chime_sched *sched, const struct chime_job *job,
-                               struct chime_diag *diag)
-{
-    struct chime_store_stats stats = { 0 };
-    if (job->policy.overlap != CHIME_OVERLAP_REPLACE || !sched->store->ops->stats)
-        return 0;
-    sched->store->ops->stats(sched->store, &stats);
-    if (!stats.shared)
-        return 0;
-    return chime_diag_set(diag, CHIME_EINVAL, "overlap",
-                          "overlap 'replace' is not supported on a store shared by several nodes "
-                          "(PostgreSQL) yet: the running run may be on another node; use 'skip' "
-                          "or 'queue'");
-}
-
 int chime_sched_add_job(struct chime_sched *sched, const struct chime_job *job, bool replace,
                         struct chime_diag *diag)
 {
-    int rc = chime__sched_check_overlap(sched, job, diag);
-    if (rc < 0)
-        return rc;
-    rc = sched->store->ops->add_job(sched->store, job, replace);
+    int rc = sched->store->ops->add_job(sched->store, job, replace);
     atomic_store(&sched->store_error, rc == CHIME_ESTORE || rc == CHIME_EIO ? rc : 0);
     if (rc == CHIME_EEXIST)
         return chime_diag_set(diag, rc, "id", "a job with id '%s' already exists", job->id);

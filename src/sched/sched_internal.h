@@ -123,10 +123,6 @@ void chime__sched_item_unstarted(struct chime__sched_item *item, enum chime_run_
 /* Marks still-running items abandoned and records them LOST; returns how many. */
 size_t chime__sched_abandon_running(struct chime_sched *sched);
 
-/* sched_api.c: CHIME_EINVAL (diag) for overlap replace on a store shared by several nodes. */
-int chime__sched_check_overlap(struct chime_sched *sched, const struct chime_job *job,
-                               struct chime_diag *diag);
-
 /* sched_loop.c */
 void *chime__sched_loop_main(void *arg);
 /* Wakes the loop if t comes before what it waits for. */

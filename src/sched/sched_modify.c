@@ -137,10 +137,6 @@ int chime_sched_modify_job(struct chime_sched *sched, const char *id, const json
     chime_job_release(&old);
     if (rc < 0)
         return rc;
-    if ((rc = chime__sched_check_overlap(sched, &job, diag)) < 0) {
-        chime_job_release(&job);
-        return rc;
-    }
     rc = sched->store->ops->update_job(sched->store, &job);
     if (rc < 0) {
         chime_job_release(&job);

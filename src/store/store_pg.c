@@ -115,8 +115,10 @@ int chime__pg_setup(struct pg_store *ps, struct chime_diag *diag, bool *unreacha
      * less before the first claim. */
     if (rc != 0 || !chime__pg_pool_adopt(ps, conn))
         PQfinish(conn);
-    if (rc == 0)
+    if (rc == 0) {
+        atomic_store(&ps->replace_pending, true); /* runs replaced while it was away */
         atomic_store(&ps->set_up, true);
+    }
     return rc;
 }
 

@@ -36,7 +36,9 @@
     X(PG_CLAIM_WRITE)         \
     X(PG_FINISH_RUNS)         \
     X(PG_CLAIM_RETRIES)       \
-    X(PG_NEXT_RETRY)
+    X(PG_NEXT_RETRY)          \
+    X(PG_MARK_REPLACED)       \
+    X(PG_REPLACED_RUNS)
 
 enum pg_stmt {
 #define CHIME__PG_STMT_ENUM(name) name,
@@ -72,6 +74,9 @@ struct pg_store {
     atomic_bool up;                /* the last round trip reached the server */
     atomic_bool set_up;            /* schema migrated and node registered (see open) */
     atomic_int_fast64_t offset_us; /* database clock minus local clock, at the last claim */
+    /* A run was marked replaced (overlap replace, NOTIFY 'replace'): the next claim looks
+     * for this node's running runs to stop. Set at open (runs marked while away). */
+    atomic_bool replace_pending;
 
     /* Metrics (chime__pg_stats): relaxed counters. */
     atomic_uint_fast64_t n_claims, n_claimed_runs, n_claim_conflicts, n_claim_failures;

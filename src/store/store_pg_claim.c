@@ -24,6 +24,7 @@
 
 /* The rows a claim writes, built while planning. */
 struct claim_write {
+    json_t *replaced; /* [{j, s}]: jobs whose running runs a fire replaces */
     json_t *jobs;   /* [{i, n, d}] */
     json_t *runs;   /* [{j, s, st, c, a, e, t}] */
     json_t *queued; /* [{j, s, x}]: fires that wait (overlap queue) */
@@ -56,10 +57,11 @@ static int add_run_row(json_t *runs, const struct chime_run *run)
 /* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded; n_queued
  * wait already), as rows of attempt 1 written with the claim. */
 static int queue_fires(struct pg_store *ps, const struct chime_job *job, size_t n_queued,
-                       struct chime_fire_plan *plan, json_t *rows)
+                       struct chime_fire_plan *plan, struct claim_write *w)
 {
     if (job->policy.overlap == CHIME_OVERLAP_SKIP || plan->n_fires == 0)
-        return 0; /* replace is refused on PostgreSQL (chime_sched_add_job): queued */
+        return 0;
+    json_t *rows = w->queued;
     chime_utime *times = chime__calloc(plan->n_fires, sizeof(*times));
     if (!times)
         return CHIME_ENOMEM;
@@ -70,6 +72,10 @@ static int queue_fires(struct pg_store *ps, const struct chime_job *job, size_t 
         json_t *row = json_pack("{s:s,s:I,s:o}", "j", job->id, "s", (json_int_t)times[i], "x",
                                 x == CHIME_UTIME_NONE ? json_null() : json_integer(x));
         rc = row ? json_array_append_new(rows, row) : CHIME_ENOMEM;
+    }
+    if (rc == 0 && n > 0 && job->policy.overlap == CHIME_OVERLAP_REPLACE) {
+        json_t *row = json_pack("{s:s,s:I}", "j", job->id, "s", (json_int_t)times[n - 1]);
+        rc = row ? json_array_append_new(w->replaced, row) : CHIME_ENOMEM;
     }
     chime__free(times);
     return rc;
@@ -88,7 +94,7 @@ static int plan_row(struct pg_store *ps, const PGresult *res, int row,
     int n_running = (int)chime__pg_get_i64(res, row, 3, 0);
     rc = chime_fire_plan(&job, &ps->defaults, req->now, n_running, &plan);
     if (rc == 0)
-        rc = queue_fires(ps, &job, (size_t)chime__pg_get_i64(res, row, 5, 0), &plan, w->queued);
+        rc = queue_fires(ps, &job, (size_t)chime__pg_get_i64(res, row, 5, 0), &plan, w);
     if (rc == 0)
         rc = chime__claim_prepare(out, &job, &plan, req, CHIME_CAUSE_SCHEDULE);
     if (rc == 0) {
@@ -173,6 +179,44 @@ static int write_claims(struct pg_store *ps, struct pg_conn *c, const char *node
     return rc;
 }
 
+/* Overlap replace: marks the running runs of the replaced jobs, whichever node runs
+ * them (NOTIFY 'replace'; each node stops its own, see collect_replaced). */
+static int mark_replaced(struct pg_store *ps, struct pg_conn *c, const json_t *replaced)
+{
+    char *rows = json_dumps(replaced, JSON_COMPACT);
+    const char *params[] = { rows };
+    int rc = CHIME_ENOMEM;
+    PGresult *res = rows ? chime__pg_exec(ps, c, PG_MARK_REPLACED, 1, params, PGRES_TUPLES_OK,
+                                          &rc)
+                         : NULL;
+    PQclear(res);
+    free(rows);
+    return rc;
+}
+
+/* This node's running runs that some node's fire replaced, as replace requests in out
+ * (the scheduler stops the runs it holds of those jobs). Only after a NOTIFY. */
+static void collect_replaced(struct pg_store *ps, const char *node,
+                             struct chime_claim_batch *out)
+{
+    if (!atomic_exchange(&ps->replace_pending, false))
+        return;
+    struct pg_conn *c = chime__pg_acquire(ps);
+    if (!c) {
+        atomic_store(&ps->replace_pending, true);
+        return;
+    }
+    int rc;
+    const char *params[] = { node ? node : ps->node };
+    PGresult *res = chime__pg_exec(ps, c, PG_REPLACED_RUNS, 1, params, PGRES_TUPLES_OK, &rc);
+    for (int i = 0; res && i < PQntuples(res); i++)
+        chime__batch_add_replace(out, PQgetvalue(res, i, 0), chime__pg_get_i64(res, i, 1, 0));
+    if (!res)
+        atomic_store(&ps->replace_pending, true);
+    PQclear(res);
+    chime__pg_release(ps, c);
+}
+
 static void undo_claims(struct chime_claim_batch *out, size_t first)
 {
     while (out->n_claims > first) {
@@ -228,9 +272,10 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const 
     struct pg_conn *c = chime__pg_acquire(ps);
     if (!c)
         return CHIME_ESTORE;
-    struct claim_write w = { json_array(), json_array(), json_array(), out->n_claims };
+    struct claim_write w = { json_array(), json_array(), json_array(), json_array(),
+                             out->n_claims };
     int64_t token = claim_token();
-    int rc = w.jobs && w.runs && w.queued ? chime__pg_command(ps, c->conn, "BEGIN") : CHIME_ENOMEM;
+    int rc = w.replaced && w.jobs && w.runs && w.queued ? chime__pg_command(ps, c->conn, "BEGIN") : CHIME_ENOMEM;
     PGresult *res = NULL;
     if (rc == 0)
         res = chime__pg_exec(ps, c, sel, n_params, params, PGRES_TUPLES_OK, &rc);
@@ -240,6 +285,8 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const 
     PQclear(res);
     if (rc == 0 && *n_rows > 0)
         rc = write_claims(ps, c, req->node, token, &w, out);
+    if (rc == 0 && json_array_size(w.replaced) > 0)
+        rc = mark_replaced(ps, c, w.replaced);
     if (rc == 0)
         rc = commit_claims(ps, c, token);
     else
@@ -250,6 +297,7 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const 
     json_decref(w.jobs);
     json_decref(w.runs);
     json_decref(w.queued);
+    json_decref(w.replaced);
     chime__pg_release(ps, c);
     return rc;
 }
@@ -283,7 +331,13 @@ int chime__pg_claim_due(struct chime_store *store, const struct chime_claim_requ
     const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now),
                              chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim) };
     int n_rows;
-    return run_claim(ps, PG_CLAIM_SELECT, 2, params, &local, plan_due_rows, out, &n_rows);
+    size_t start_replaces = out->n_replaces;
+    int rc = run_claim(ps, PG_CLAIM_SELECT, 2, params, &local, plan_due_rows, out, &n_rows);
+    if (rc) /* rolled back: no run was marked */
+        while (out->n_replaces > start_replaces)
+            chime__free(out->replaces[--out->n_replaces].job_id);
+    collect_replaced(ps, req->node, out);
+    return rc;
 }
 
 /* The run-now claim of the one selected row: RUNNING, or SKIPPED at max_instances. */

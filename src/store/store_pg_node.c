@@ -179,7 +179,9 @@ static void drain_notifies(struct pg_store *ps, PGconn *conn)
     PGnotify *n;
     chime_utime earliest = INT64_MAX;
     while ((n = PQnotifies(conn))) {
-        chime_utime due = strtoll(n->extra, NULL, 10);
+        if (strcmp(n->extra, "replace") == 0)
+            atomic_store(&ps->replace_pending, true);
+        chime_utime due = strtoll(n->extra, NULL, 10); /* 'replace' reads 0: wake now */
         if (due < earliest)
             earliest = due;
         PQfreemem(n);

@@ -96,6 +96,9 @@ static const char *const migrations[] = {
      * attempt 1 (due at its scheduled time); it is recorded missed after expires_at
      * (its scheduled time + the misfire grace; NULL: never). */
     "ALTER TABLE retries ADD COLUMN expires_at timestamptz;",
+    /* 6: overlap replace: the scheduled time of the fire that replaces a running run;
+     * the node running it stops it (its record then ends cancelled). */
+    "ALTER TABLE runs ADD COLUMN replaced_by timestamptz;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -248,6 +251,18 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                          " FROM r JOIN jobs j ON j.id = r.job_id",
     /* $1: the default max_instances. A queued fire counts from its due time when its
      * job has a free instance, else from its expiry (a finish wakes the nodes). */
+    /* $1: [{j: job id, s: the replacing fire's scheduled us}] -> the running runs of those
+     * jobs are marked replaced, announced to every node ('replace'). */
+    [PG_MARK_REPLACED] = "WITH p AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+                         " AS p(j text, s bigint)),"
+                         " m AS (UPDATE runs r SET replaced_by = chime_ts(p.s) FROM p"
+                         " WHERE r.job_id = p.j AND r.status = 'running'"
+                         " AND r.replaced_by IS NULL RETURNING r.id)"
+                         " SELECT count(*), (SELECT count(pg_notify('" CHIME__PG_CHANNEL "',"
+                         " 'replace')) FROM (SELECT 1 FROM m LIMIT 1) AS one) FROM m",
+    /* $1: this node -> its running runs that were replaced (job id, the fire's us). */
+    [PG_REPLACED_RUNS] = "SELECT job_id, chime_us(replaced_by) FROM runs WHERE node = $1"
+                         " AND status = 'running' AND replaced_by IS NOT NULL",
     [PG_NEXT_RETRY] = "SELECT chime_us(min(CASE WHEN q.attempt > 1 OR " QUEUED_ROOM("$1")
                       " THEN q.due_at ELSE q.expires_at + interval '1 microsecond' END))"
                       " FROM retries q",

@@ -528,6 +528,52 @@ static void test_store_queue_unbounded_fires_expire(void **state)
     assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
 }
 
+/* overlap replace across nodes: a fire claimed by node b marks the run node a holds;
+ * node a's next claim (after the NOTIFY) hands its scheduler the replace request. */
+static void test_pg_replace_reaches_the_node_running_it(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_store *other = NULL;
+    struct chime_diag d;
+    struct chime_store_options opts = { "node-b", 0, 0, false };
+    assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &other, &d), 0);
+    struct chime_job job;
+    make_job(&job, "rp", 10);
+    job.policy.overlap = CHIME_OVERLAP_REPLACE;
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    chime_job_release(&job);
+    struct chime_claim_batch a, b = { 0 };
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &a), 0); /* node a runs it */
+    assert_int_equal(a.n_claims, 1);
+    struct chime_claim_request req = { T0 + 20 * SEC, 0, "node-b", false };
+    assert_int_equal(other->ops->claim_due(other, &req, &b), 0);
+    assert_int_equal(b.n_claims, 0); /* the fire waits for the replaced run */
+    chime_claim_batch_release(&b);
+    struct chime_claim_batch got = { 0 };
+    for (int i = 0; i < 100 && got.n_replaces == 0; i++) {
+        chime_claim_batch_release(&got);
+        usleep(20000);
+        assert_int_equal(claim(f, T0 + 21 * SEC, 0, &got), 0);
+    }
+    assert_int_equal(got.n_replaces, 1);
+    assert_string_equal(got.replaces[0].job_id, "rp");
+    assert_int_equal(got.replaces[0].scheduled, T0 + 20 * SEC);
+    chime_claim_batch_release(&got);
+    /* node a ends the run (cancelled); the fire starts on whichever node claims it */
+    struct chime_run done = a.claims[0].run;
+    done.status = CHIME_RUN_CANCELLED;
+    done.finished = T0 + 21 * SEC;
+    assert_int_equal(f->store->ops->finish_run(f->store, &done), 0);
+    chime_claim_batch_release(&a);
+    req.now = T0 + 21 * SEC;
+    assert_int_equal(other->ops->claim_retries(other, &req, &b), 0);
+    assert_int_equal(b.n_claims, 1);
+    assert_int_equal(b.claims[0].run.status, CHIME_RUN_RUNNING);
+    assert_int_equal(b.claims[0].run.scheduled, T0 + 20 * SEC);
+    chime_claim_batch_release(&b);
+    chime_store_close(other);
+}
+
 /* Two nodes on one database: each due retry is claimed by exactly one of them. */
 static void test_pg_retry_claimed_once_across_nodes(void **state)
 {
@@ -1261,6 +1307,8 @@ int main(void)
         BOTH(test_store_retry_skipped_or_missed),
         BOTH(test_store_queue_waits_for_a_free_instance),
         BOTH(test_store_queue_unbounded_fires_expire),
+        cmocka_unit_test_setup_teardown(test_pg_replace_reaches_the_node_running_it, setup_pg,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pg_retry_claimed_once_across_nodes, setup_pg,
                                         teardown),
         BOTH(test_store_update_and_remove),
