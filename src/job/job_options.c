@@ -57,8 +57,8 @@ static int opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, i
 }
 
 /*
- * overlap: "skip" (APScheduler's behaviour), "queue" or "replace" (a store
- * shared by several nodes refuses "replace": see chime_sched_add_job).
+ * overlap: "skip" (APScheduler's behaviour), "queue" or "replace" (see
+ * docs/semantics.md, "Timeouts and retries").
  */
 static int read_overlap(const json_t *obj, int *out, struct chime_diag *diag)
 {
