@@ -11,8 +11,8 @@
 #ifndef CHIME_EXEC_PROCESS_H
 #define CHIME_EXEC_PROCESS_H
 
-#include <stdatomic.h>
 #include <chime/chime.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -250,8 +250,8 @@ static void plan_retry(struct chime_sched *sched, const struct chime_job *job,
 static void mark_cancelled(struct chime__sched_item *item, struct chime_outcome *out)
 {
     char when[CHIME_TIME_FORMAT_MAX], text[256];
-    const char *how = out->error && strncmp(out->error, "cancelled (", 11) == 0 ? out->error + 9
-                                                                                 : "";
+    const char *how =
+            out->error && strncmp(out->error, "cancelled (", 11) == 0 ? out->error + 9 : "";
     snprintf(text, sizeof(text), "replaced by the run of %s%s",
              chime_time_format(item->replaced_by, chime_zone_utc(), when), how);
     item->claim.run.status = CHIME_RUN_CANCELLED;

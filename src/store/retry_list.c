@@ -175,8 +175,7 @@ static chime_utime queued_due(const struct chime__retry *q, struct chime__index 
 }
 
 size_t chime__queue_ready(const struct chime__retry_list *queue, struct chime__index *idx,
-                          const struct chime_job_defaults *defaults, chime_utime now,
-                          size_t start)
+                          const struct chime_job_defaults *defaults, chime_utime now, size_t start)
 {
     for (size_t i = start; i < queue->n; i++) {
         chime_utime due = queued_due(&queue->items[i], idx, defaults);

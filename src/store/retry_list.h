@@ -55,7 +55,7 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
  * SKIPPED (CHIME_FIRE_REASON_QUEUE_FULL). Overlap replace queues its fire the
  * same way (bound 1) and asks the scheduler to cancel the running runs.
  */
-#define CHIME_QUEUE_MAX 100
+#define CHIME_QUEUE_MAX              100
 #define CHIME_FIRE_REASON_QUEUE_FULL "max_instances reached and the queue is full"
 
 /** How many fires the job may have waiting (1 with coalesce, CHIME_QUEUE_MAX without). */
@@ -87,8 +87,7 @@ void chime__retry_list_take(struct chime__retry_list *list, size_t i, struct chi
  * is past the grace; queue->n when none.
  */
 size_t chime__queue_ready(const struct chime__retry_list *queue, struct chime__index *idx,
-                          const struct chime_job_defaults *defaults, chime_utime now,
-                          size_t start);
+                          const struct chime_job_defaults *defaults, chime_utime now, size_t start);
 /** When the next queued fire can be claimed (see chime__queue_ready); CHIME_UTIME_NONE. */
 chime_utime chime__queue_next_due(const struct chime__retry_list *queue, struct chime__index *idx,
                                   const struct chime_job_defaults *defaults);

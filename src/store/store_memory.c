@@ -440,7 +440,7 @@ static int claim_queued(struct memory_store *ms, const struct chime_claim_reques
     size_t i = 0;
     while (rc == 0 && (!req->limit || *n < req->limit) &&
            (i = chime__queue_ready(&ms->queued, &ms->idx, &ms->defaults, req->now, i)) <
-               ms->queued.n) {
+                   ms->queued.n) {
         struct chime__retry q;
         chime__retry_list_take(&ms->queued, i, &q);
         struct chime__index_entry *e = chime__index_find(&ms->idx, q.job_id);

@@ -25,10 +25,10 @@
 /* The rows a claim writes, built while planning. */
 struct claim_write {
     json_t *replaced; /* [{j, s}]: jobs whose running runs a fire replaces */
-    json_t *jobs;   /* [{i, n, d}] */
-    json_t *runs;   /* [{j, s, st, c, a, e, t}] */
-    json_t *queued; /* [{j, s, x}]: fires that wait (overlap queue) */
-    size_t first; /* index in the batch of this transaction's first claim */
+    json_t *jobs;     /* [{i, n, d}] */
+    json_t *runs;     /* [{j, s, st, c, a, e, t}] */
+    json_t *queued;   /* [{j, s, x}]: fires that wait (overlap queue) */
+    size_t first;     /* index in the batch of this transaction's first claim */
 };
 
 static int64_t claim_token(void)
@@ -186,9 +186,8 @@ static int mark_replaced(struct pg_store *ps, struct pg_conn *c, const json_t *r
     char *rows = json_dumps(replaced, JSON_COMPACT);
     const char *params[] = { rows };
     int rc = CHIME_ENOMEM;
-    PGresult *res = rows ? chime__pg_exec(ps, c, PG_MARK_REPLACED, 1, params, PGRES_TUPLES_OK,
-                                          &rc)
-                         : NULL;
+    PGresult *res =
+            rows ? chime__pg_exec(ps, c, PG_MARK_REPLACED, 1, params, PGRES_TUPLES_OK, &rc) : NULL;
     PQclear(res);
     free(rows);
     return rc;
@@ -196,8 +195,7 @@ static int mark_replaced(struct pg_store *ps, struct pg_conn *c, const json_t *r
 
 /* This node's running runs that some node's fire replaced, as replace requests in out
  * (the scheduler stops the runs it holds of those jobs). Only after a NOTIFY. */
-static void collect_replaced(struct pg_store *ps, const char *node,
-                             struct chime_claim_batch *out)
+static void collect_replaced(struct pg_store *ps, const char *node, struct chime_claim_batch *out)
 {
     if (!atomic_exchange(&ps->replace_pending, false))
         return;
@@ -275,7 +273,8 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const 
     struct claim_write w = { json_array(), json_array(), json_array(), json_array(),
                              out->n_claims };
     int64_t token = claim_token();
-    int rc = w.replaced && w.jobs && w.runs && w.queued ? chime__pg_command(ps, c->conn, "BEGIN") : CHIME_ENOMEM;
+    int rc = w.replaced && w.jobs && w.runs && w.queued ? chime__pg_command(ps, c->conn, "BEGIN")
+                                                        : CHIME_ENOMEM;
     PGresult *res = NULL;
     if (rc == 0)
         res = chime__pg_exec(ps, c, sel, n_params, params, PGRES_TUPLES_OK, &rc);

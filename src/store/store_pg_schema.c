@@ -104,11 +104,13 @@ static const char *const migrations[] = {
 
 /* A queued fire (retries row q of attempt 1) whose job is gone or has a free instance;
  * $n is the default max_instances. */
-#define QUEUED_ROOM(n)                                                                      \
-    "(NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = q.job_id)"                              \
+#define QUEUED_ROOM(n)                                                                     \
+    "(NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = q.job_id)"                             \
     " OR (SELECT count(*) FROM runs x WHERE x.job_id = q.job_id AND x.status = 'running')" \
-    " < (SELECT coalesce((j.spec->>'max_instances')::integer, " n ")"                       \
+    " < (SELECT coalesce((j.spec->>'max_instances')::integer, " n ")"                      \
     " FROM jobs j WHERE j.id = q.job_id))"
+#define QUEUED_ROOM_P1 QUEUED_ROOM("$1")
+#define QUEUED_ROOM_P3 QUEUED_ROOM("$3")
 
 /* The runs a claim writes: jsonb rows {j: job id, s: scheduled us, st: status,
  * c: cause, a: attempt, e: error, t: start or finish us}. */
@@ -240,7 +242,7 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                          " AND (q.attempt > 1"
                          " OR q.expires_at <= coalesce(chime_ts($1::bigint), now())"
                          " OR (q.scheduled_time = (SELECT min(o.scheduled_time) FROM retries o"
-                         " WHERE o.job_id = q.job_id AND o.attempt = 1) AND " QUEUED_ROOM("$3") "))"
+                         " WHERE o.job_id = q.job_id AND o.attempt = 1) AND " QUEUED_ROOM_P3 "))"
                          " ORDER BY q.due_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
                          " RETURNING job_id, scheduled_time, attempt, due_at, cause)"
                          " SELECT j.spec, chime_us(j.next_run_time), j.version,"
@@ -249,8 +251,6 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                          " chime_us(coalesce(chime_ts($1::bigint), now())),"
                          " chime_us(r.scheduled_time), r.attempt, chime_us(r.due_at), r.cause"
                          " FROM r JOIN jobs j ON j.id = r.job_id",
-    /* $1: the default max_instances. A queued fire counts from its due time when its
-     * job has a free instance, else from its expiry (a finish wakes the nodes). */
     /* $1: [{j: job id, s: the replacing fire's scheduled us}] -> the running runs of those
      * jobs are marked replaced, announced to every node ('replace'). */
     [PG_MARK_REPLACED] = "WITH p AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
@@ -263,7 +263,9 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
     /* $1: this node -> its running runs that were replaced (job id, the fire's us). */
     [PG_REPLACED_RUNS] = "SELECT job_id, chime_us(replaced_by) FROM runs WHERE node = $1"
                          " AND status = 'running' AND replaced_by IS NOT NULL",
-    [PG_NEXT_RETRY] = "SELECT chime_us(min(CASE WHEN q.attempt > 1 OR " QUEUED_ROOM("$1")
+    /* $1: the default max_instances. A queued fire counts from its due time when its
+     * job has a free instance, else from its expiry (a finish wakes the nodes). */
+    [PG_NEXT_RETRY] = "SELECT chime_us(min(CASE WHEN q.attempt > 1 OR " QUEUED_ROOM_P1
                       " THEN q.due_at ELSE q.expires_at + interval '1 microsecond' END))"
                       " FROM retries q",
 };

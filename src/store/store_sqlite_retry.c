@@ -127,7 +127,7 @@ static size_t take_queued(struct sqlite_store *ss, const struct chime_claim_requ
     size_t i = 0;
     while ((!req->limit || n < req->limit) &&
            (i = chime__queue_ready(&ss->queued, &ss->idx, &ss->defaults, req->now, i)) <
-               ss->queued.n) {
+                   ss->queued.n) {
         if (taken_job(*out, n, ss->queued.items[i].job_id)) {
             i++;
             continue;
@@ -187,8 +187,7 @@ int chime__sqlite_claim_retries(struct chime_store *store, const struct chime_cl
             chime_run_release(&cl->run);
         }
         for (size_t i = 0; i < n; i++)
-            chime__retry_list_add(taken[i].attempt == 1 ? &ss->queued : &ss->retries,
-                                  &taken[i]);
+            chime__retry_list_add(taken[i].attempt == 1 ? &ss->queued : &ss->retries, &taken[i]);
     } else if (n) {
         chime__sqlite_pending_clear(ss);
     }

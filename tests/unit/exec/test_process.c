@@ -311,8 +311,11 @@ static void test_cancel_stops_the_group(void **state)
     struct chime_diag diag;
     atomic_bool cancel = false;
     const char *argv[] = { "sh", "-c", "trap '' TERM; sleep 30", NULL };
-    struct chime_process_spec spec = { .argv = argv, .envp = default_env, .timeout_ms = 60000,
-                                       .kill_grace_ms = 100, .cancel = &cancel };
+    struct chime_process_spec spec = { .argv = argv,
+                                       .envp = default_env,
+                                       .timeout_ms = 60000,
+                                       .kill_grace_ms = 100,
+                                       .cancel = &cancel };
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, cancel_after_start, &cancel), 0);
     assert_int_equal(chime_process_run(&spec, &res, &diag), 0);
