@@ -430,7 +430,7 @@ static void test_pg_retry_claimed_once_across_nodes(void **state)
     struct fixture *f = *state;
     struct chime_store *other = NULL;
     struct chime_diag d;
-    struct chime_store_options opts = { "node-b", 0, 0 };
+    struct chime_store_options opts = { .node = "node-b" };
     assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &other, &d), 0);
     char id[8];
     for (int i = 0; i < 6; i++) {
