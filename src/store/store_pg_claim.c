@@ -213,8 +213,7 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, const char *const *p
         rc = write_commit(ps, c, req->node, token, &w, out);
     else if (rc == 0)
         rc = chime__pg_command(ps, c->conn, "COMMIT"); /* nothing claimed: nothing to lose */
-    if (rc && PQstatus(c->conn) == CONNECTION_OK &&
-        PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+    if (rc && PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         chime__pg_command(ps, c->conn, "ROLLBACK");
     if (rc)
         undo_claims(out, w.first);

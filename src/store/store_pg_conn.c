@@ -273,7 +273,7 @@ int chime__pg_pipeline(struct pg_store *ps, struct pg_conn *c, const struct pg_s
     for (size_t i = 0; sent && i < n; i++)
         sent = send_step(c->conn, &steps[i]) == 1;
     int rc = sent && PQpipelineSync(c->conn) == 1 ? read_steps(ps, c->conn, steps, n, res)
-                                                   : CHIME_ESTORE;
+                                                  : CHIME_ESTORE;
     if (!sent)
         chime__pg_note_error(ps, c->conn, "pipeline");
     if (!PQexitPipelineMode(c->conn)) /* results left unread: the connection is dropped */
