@@ -7,8 +7,9 @@
  * (chime_fire_plan), then one statement advances or deletes the jobs and
  * inserts the run records (unique on job, scheduled time, cause, attempt:
  * a conflicting run is dropped, not run), and commit. Only committed claims
- * are returned to be dispatched. Four round trips per batch of up to the
- * scheduler's claim size.
+ * are returned to be dispatched. Two round trips per batch of up to the
+ * scheduler's claim size: BEGIN and the select in one pipeline, the write and
+ * COMMIT in another.
  *
  * A COMMIT whose answer is lost leaves its runs' fate unknown: they are not
  * dispatched, and their claim token is kept so that, once the server is
@@ -123,38 +124,6 @@ static size_t assign_ids(struct chime_claim_batch *out, size_t first, const PGre
     return dropped;
 }
 
-static int write_claims(struct pg_store *ps, struct pg_conn *c, const char *node, int64_t token,
-                        struct claim_write *w, struct chime_claim_batch *out)
-{
-    char *jobs = json_dumps(w->jobs, JSON_COMPACT), *runs = json_dumps(w->runs, JSON_COMPACT);
-    char tok[24];
-    const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok) };
-    int rc = CHIME_ENOMEM;
-    PGresult *res = NULL;
-    if (jobs && runs)
-        res = chime__pg_exec(ps, c, PG_CLAIM_WRITE, 4, params, PGRES_TUPLES_OK, &rc);
-    if (res) {
-        size_t dropped = assign_ids(out, w->first, res);
-        atomic_fetch_add_explicit(&ps->n_claim_conflicts, dropped, memory_order_relaxed);
-        if (dropped)
-            chime__log(CHIME_LOG_WARN, "PostgreSQL claim: %zu runs already recorded, not run",
-                       dropped);
-    }
-    PQclear(res);
-    free(jobs);
-    free(runs);
-    return rc;
-}
-
-static void undo_claims(struct chime_claim_batch *out, size_t first)
-{
-    while (out->n_claims > first) {
-        struct chime_claim *cl = &out->claims[--out->n_claims];
-        chime_job_release(&cl->job);
-        chime_run_release(&cl->run);
-    }
-}
-
 /* Keeps a token whose COMMIT went unanswered, for the maintenance thread. */
 static void remember_orphan(struct pg_store *ps, int64_t token)
 {
@@ -167,11 +136,41 @@ static void remember_orphan(struct pg_store *ps, int64_t token)
                "and will be marked lost if they were recorded");
 }
 
-static int commit_claims(struct pg_store *ps, struct pg_conn *c, int64_t token)
+/*
+ * The write and the COMMIT in one pipeline. A connection that broke after they
+ * were sent leaves the outcome unknown (the server may have committed): the
+ * token is kept for the maintenance thread. A statement the server refused
+ * committed nothing (the COMMIT is skipped; the caller rolls back).
+ */
+static int write_commit(struct pg_store *ps, struct pg_conn *c, const char *node, int64_t token,
+                        struct claim_write *w, struct chime_claim_batch *out)
 {
-    int rc = chime__pg_command(ps, c->conn, "COMMIT");
-    if (rc && PQstatus(c->conn) == CONNECTION_BAD)
+    char *jobs = json_dumps(w->jobs, JSON_COMPACT), *runs = json_dumps(w->runs, JSON_COMPACT);
+    char tok[24];
+    const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok) };
+    const struct pg_step steps[] = {
+        { NULL, PG_CLAIM_WRITE, 4, params, PGRES_TUPLES_OK },
+        { "COMMIT", 0, 0, NULL, PGRES_COMMAND_OK },
+    };
+    PGresult *res[2];
+    int rc = CHIME_ENOMEM;
+    if (jobs && runs)
+        rc = chime__pg_pipeline(ps, c, steps, 2, res);
+    if (rc == 0) {
+        size_t dropped = assign_ids(out, w->first, res[0]);
+        atomic_fetch_add_explicit(&ps->n_claim_conflicts, dropped, memory_order_relaxed);
+        if (dropped)
+            chime__log(CHIME_LOG_WARN, "PostgreSQL claim: %zu runs already recorded, not run",
+                       dropped);
+    } else if (jobs && runs && PQstatus(c->conn) == CONNECTION_BAD) {
         remember_orphan(ps, token);
+    }
+    if (rc == 0) {
+        PQclear(res[0]);
+        PQclear(res[1]);
+    }
+    free(jobs);
+    free(runs);
     return rc;
 }
 
@@ -183,6 +182,15 @@ static void count_claim(struct pg_store *ps, int rc, int n_rows, size_t n_runs)
     } else if (n_rows > 0) {
         atomic_fetch_add_explicit(&ps->n_claims, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&ps->n_claimed_runs, n_runs, memory_order_relaxed);
+    }
+}
+
+static void undo_claims(struct chime_claim_batch *out, size_t first)
+{
+    while (out->n_claims > first) {
+        struct chime_claim *cl = &out->claims[--out->n_claims];
+        chime_job_release(&cl->job);
+        chime_run_release(&cl->run);
     }
 }
 
@@ -203,19 +211,22 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, const char *const *p
         return CHIME_ESTORE;
     struct claim_write w = { json_array(), json_array(), out->n_claims };
     int64_t token = claim_token();
-    int rc = w.jobs && w.runs ? chime__pg_command(ps, c->conn, "BEGIN") : CHIME_ENOMEM;
-    PGresult *res = NULL;
-    if (rc == 0)
-        res = chime__pg_exec(ps, c, sel, 2, params, PGRES_TUPLES_OK, &rc);
-    *n_rows = res ? PQntuples(res) : 0;
-    if (res && *n_rows > 0)
-        rc = plan_fn(ps, res, req, out, &w);
-    PQclear(res);
+    const struct pg_step steps[] = {
+        { "BEGIN", 0, 0, NULL, PGRES_COMMAND_OK },
+        { NULL, sel, 2, params, PGRES_TUPLES_OK },
+    };
+    PGresult *res[2] = { NULL, NULL };
+    int rc = w.jobs && w.runs ? chime__pg_pipeline(ps, c, steps, 2, res) : CHIME_ENOMEM;
+    *n_rows = res[1] ? PQntuples(res[1]) : 0;
+    if (res[1] && *n_rows > 0)
+        rc = plan_fn(ps, res[1], req, out, &w);
+    PQclear(res[0]);
+    PQclear(res[1]);
     if (rc == 0 && *n_rows > 0)
-        rc = write_claims(ps, c, req->node, token, &w, out);
-    if (rc == 0)
-        rc = commit_claims(ps, c, token);
-    else
+        rc = write_commit(ps, c, req->node, token, &w, out);
+    else if (rc == 0)
+        rc = chime__pg_command(ps, c->conn, "COMMIT"); /* nothing claimed: nothing to lose */
+    if (rc && PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         chime__pg_command(ps, c->conn, "ROLLBACK");
     count_claim(ps, rc, *n_rows, rc ? 0 : out->n_claims - w.first);
     if (rc)

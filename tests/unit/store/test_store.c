@@ -1076,8 +1076,8 @@ static void test_store_count_by_state(void **state)
 
 /* The first column of every row of sql's result on the fixture's database, one a
  * line, into out (or "" on error). params: n text parameters. */
-static void pg_text(struct fixture *f, const char *sql, int n, const char *const *params,
-                    char *out, size_t size)
+static void pg_text(struct fixture *f, const char *sql, int n, const char *const *params, char *out,
+                    size_t size)
 {
     PGconn *conn = PQconnectdb(f->url);
     PQsetNoticeProcessor(conn, quiet, NULL);
@@ -1105,8 +1105,9 @@ static void test_pg_time_functions_exact_and_inlined(void **state)
             " FROM (VALUES (1767225600123456::bigint), (0), (-1), (4102444800000001)) x(v)",
             0, NULL, out, sizeof(out));
     assert_string_equal(out, "t\n");
-    pg_text(f, "EXPLAIN (VERBOSE, COSTS OFF) SELECT chime_us(chime_ts(v)) FROM"
-               " generate_series(1::bigint, 2) v",
+    pg_text(f,
+            "EXPLAIN (VERBOSE, COSTS OFF) SELECT chime_us(chime_ts(v)) FROM"
+            " generate_series(1::bigint, 2) v",
             0, NULL, out, sizeof(out));
     assert_non_null(strstr(out, "timezone"));
     assert_null(strstr(out, "chime_"));
