@@ -31,6 +31,8 @@
     X(claim_now)                      \
     X(finish_run)                     \
     X(finish_runs)                    \
+    X(claim_retries)                  \
+    X(next_retry)                     \
     X(list_runs)                      \
     X(prune_runs)                     \
     X(list_nodes)

@@ -153,6 +153,25 @@ static int timed_finish_runs(struct chime_store *store, const struct chime_run *
     return rc;
 }
 
+static int timed_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
+                               struct chime_claim_batch *out)
+{
+    struct timed_store *ts = ts_of(store);
+    chime_mtime t0 = op_begin(ts);
+    int rc = ts->inner->ops->claim_retries(ts->inner, req, out);
+    op_end(ts, CHIME_METRICS_OP_claim_retries, t0);
+    return rc;
+}
+
+static int timed_next_retry(struct chime_store *store, chime_utime *out)
+{
+    struct timed_store *ts = ts_of(store);
+    chime_mtime t0 = op_begin(ts);
+    int rc = ts->inner->ops->next_retry(ts->inner, out);
+    op_end(ts, CHIME_METRICS_OP_next_retry, t0);
+    return rc;
+}
+
 static int timed_list_runs(struct chime_store *store, const struct chime_run_filter *filter,
                            chime_run_visit_fn visit, void *ctx)
 {
@@ -205,6 +224,13 @@ static size_t passed_names(const struct chime_store *store, const char **names, 
     return inner->ops->names(inner, names, max);
 }
 
+/* Every operation must be handled below, or the wrapped store silently loses it (a
+ * new optional op would read as absent): a new member of struct chime_store_ops
+ * changes the size and stops the build here until ops_fill handles it. */
+#define STORE_OPS_MEMBERS 23 /* name + 22 operations */
+_Static_assert(sizeof(struct chime_store_ops) == STORE_OPS_MEMBERS * sizeof(void *),
+               "struct chime_store_ops changed: time or pass the new operation in ops_fill");
+
 /* Each operation inner has, timed (or passed through); the ones it lacks stay NULL. */
 static void ops_fill(struct chime_store_ops *ops, const struct chime_store_ops *in)
 {
@@ -222,6 +248,8 @@ static void ops_fill(struct chime_store_ops *ops, const struct chime_store_ops *
         .claim_now = in->claim_now ? timed_claim_now : NULL,
         .finish_run = in->finish_run ? timed_finish_run : NULL,
         .finish_runs = in->finish_runs ? timed_finish_runs : NULL,
+        .claim_retries = in->claim_retries ? timed_claim_retries : NULL,
+        .next_retry = in->next_retry ? timed_next_retry : NULL,
         .list_runs = in->list_runs ? timed_list_runs : NULL,
         .prune_runs = in->prune_runs ? timed_prune_runs : NULL,
         .set_wake = in->set_wake ? passed_set_wake : NULL,

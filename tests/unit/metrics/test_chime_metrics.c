@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -220,12 +221,56 @@ static void test_timed_store_over_named_job_stores(void **state)
     chime_metrics_free(m);
 }
 
+/* Slot by slot, the wrapper has an operation exactly where the wrapped store has one
+ * (the ops table is pointers only: store_timed.c asserts its size). */
+static void expect_same_ops(const struct chime_store *inner, const struct chime_store *outer)
+{
+    enum { N = sizeof(struct chime_store_ops) / sizeof(void *) };
+    void *a[N], *b[N];
+    memcpy(a, inner->ops, sizeof(a));
+    memcpy(b, outer->ops, sizeof(b));
+    for (size_t i = 0; i < N; i++)
+        if ((a[i] == NULL) != (b[i] == NULL))
+            fail_msg("store op slot %zu: wrapped %s, wrapper %s", i, a[i] ? "has it" : "lacks it",
+                     b[i] ? "has it" : "lacks it");
+}
+
+static void test_timed_store_keeps_every_operation(void **state)
+{
+    (void)state;
+    struct chime_job_defaults d = defaults();
+    const char *urls[] = { "memory://", "sqlite:////tmp/chime-test-timed-ops.db" };
+    struct chime_metrics *m;
+    assert_int_equal(chime_metrics_new(&m), 0);
+    for (size_t i = 0; i < 3; i++) {
+        struct chime_store *inner, *store;
+        struct chime_diag diag;
+        int rc = i < 2 ? chime_store_open(urls[i], &d, &inner, &diag)
+                       : chime_store_open_named("memory://", "volatile=memory://", &d, NULL, &inner,
+                                                &diag);
+        assert_int_equal(rc, 0);
+        assert_int_equal(chime_metrics_store_wrap(m, inner, NULL, &store), 0);
+        expect_same_ops(inner, store);
+        assert_non_null(store->ops->claim_retries); /* chimed's retries go through it */
+        assert_non_null(store->ops->next_retry);
+        chime_utime due;
+        assert_int_equal(store->ops->next_retry(store, &due), CHIME_ENOENT);
+        assert_int_equal(op_count(m, CHIME_METRICS_OP_next_retry), i + 1);
+        chime_store_close(store);
+    }
+    unlink("/tmp/chime-test-timed-ops.db");
+    unlink("/tmp/chime-test-timed-ops.db-wal");
+    unlink("/tmp/chime-test-timed-ops.db-shm");
+    chime_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listener_counts_outcomes_reasons_and_times),
         cmocka_unit_test(test_timed_store_passes_through_and_counts),
         cmocka_unit_test(test_timed_store_over_named_job_stores),
+        cmocka_unit_test(test_timed_store_keeps_every_operation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
