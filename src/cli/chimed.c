@@ -168,7 +168,9 @@ static int open_store(struct chimed *d)
     return 0;
 }
 
-static int start_sched(struct chimed *d)
+/* Creates the scheduler without starting its loop: nothing fires before the
+ * API is listening (a port in use ends start-up before any job has run). */
+static int new_sched(struct chimed *d)
 {
     const struct chime_settings *s = &d->settings;
     struct chime_sched_config cfg = {
@@ -183,8 +185,14 @@ static int start_sched(struct chimed *d)
     if (!err)
         err = chime_sched_add_listener(d->sched, CHIME_METRICS_EVENTS, chime_metrics_on_event,
                                        d->metrics);
-    if (!err)
-        err = chime_sched_start(d->sched);
+    if (err)
+        chime__log(CHIME_LOG_ERROR, "cannot start the scheduler: %s", chime_strerror(err));
+    return err;
+}
+
+static int start_sched(struct chimed *d)
+{
+    int err = chime_sched_start(d->sched);
     if (err)
         chime__log(CHIME_LOG_ERROR, "cannot start the scheduler: %s", chime_strerror(err));
     return err;
@@ -328,12 +336,14 @@ static int run(struct chimed *d)
     int rc = 1;
     if (open_store(d) != 0)
         return 1;
-    if (start_sched(d) != 0)
+    if (new_sched(d) != 0)
         goto out_sched;
+    if (start_http(d) != 0)
+        goto out_sched;
+    if (start_sched(d) != 0)
+        goto out_http;
     if (chimed_pruner_start(&d->pruner, d->store, &d->settings) != 0)
         chime__log(CHIME_LOG_WARN, "cannot start the history pruner; runs are kept");
-    if (start_http(d) != 0)
-        goto out_pruner;
     atomic_store(&d->ready, true);
     log_listening(d);
     int sig = wait_signal();
@@ -341,10 +351,10 @@ static int run(struct chimed *d)
                sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)d->settings.shutdown_grace_s);
     watch_second_signal();
     atomic_store(&d->ready, false);
-    chime_http_stop(d->http);
     rc = 0;
-out_pruner:
-    chimed_pruner_stop(&d->pruner);
+out_http:
+    chime_http_stop(d->http);
+    chimed_pruner_stop(&d->pruner); /* a no-op unless it started */
 out_sched:
     if (d->sched)
         stop_sched(d);

@@ -29,10 +29,10 @@
     X(next_due)                       \
     X(claim_due)                      \
     X(claim_now)                      \
-    X(finish_run)                     \
-    X(finish_runs)                    \
     X(claim_retries)                  \
     X(next_retry)                     \
+    X(finish_run)                     \
+    X(finish_runs)                    \
     X(list_runs)                      \
     X(prune_runs)                     \
     X(list_nodes)

@@ -134,25 +134,6 @@ static int timed_claim_now(struct chime_store *store, const char *id,
     return rc;
 }
 
-static int timed_finish_run(struct chime_store *store, const struct chime_run *run)
-{
-    struct timed_store *ts = ts_of(store);
-    chime_mtime t0 = op_begin(ts);
-    int rc = ts->inner->ops->finish_run(ts->inner, run);
-    op_end(ts, CHIME_METRICS_OP_finish_run, t0);
-    return rc;
-}
-
-static int timed_finish_runs(struct chime_store *store, const struct chime_run *const *runs,
-                             size_t n, int *out_rcs)
-{
-    struct timed_store *ts = ts_of(store);
-    chime_mtime t0 = op_begin(ts);
-    int rc = ts->inner->ops->finish_runs(ts->inner, runs, n, out_rcs);
-    op_end(ts, CHIME_METRICS_OP_finish_runs, t0);
-    return rc;
-}
-
 static int timed_claim_retries(struct chime_store *store, const struct chime_claim_request *req,
                                struct chime_claim_batch *out)
 {
@@ -169,6 +150,25 @@ static int timed_next_retry(struct chime_store *store, chime_utime *out)
     chime_mtime t0 = op_begin(ts);
     int rc = ts->inner->ops->next_retry(ts->inner, out);
     op_end(ts, CHIME_METRICS_OP_next_retry, t0);
+    return rc;
+}
+
+static int timed_finish_run(struct chime_store *store, const struct chime_run *run)
+{
+    struct timed_store *ts = ts_of(store);
+    chime_mtime t0 = op_begin(ts);
+    int rc = ts->inner->ops->finish_run(ts->inner, run);
+    op_end(ts, CHIME_METRICS_OP_finish_run, t0);
+    return rc;
+}
+
+static int timed_finish_runs(struct chime_store *store, const struct chime_run *const *runs,
+                             size_t n, int *out_rcs)
+{
+    struct timed_store *ts = ts_of(store);
+    chime_mtime t0 = op_begin(ts);
+    int rc = ts->inner->ops->finish_runs(ts->inner, runs, n, out_rcs);
+    op_end(ts, CHIME_METRICS_OP_finish_runs, t0);
     return rc;
 }
 
@@ -246,10 +246,10 @@ static void ops_fill(struct chime_store_ops *ops, const struct chime_store_ops *
         .next_due = in->next_due ? timed_next_due : NULL,
         .claim_due = in->claim_due ? timed_claim_due : NULL,
         .claim_now = in->claim_now ? timed_claim_now : NULL,
-        .finish_run = in->finish_run ? timed_finish_run : NULL,
-        .finish_runs = in->finish_runs ? timed_finish_runs : NULL,
         .claim_retries = in->claim_retries ? timed_claim_retries : NULL,
         .next_retry = in->next_retry ? timed_next_retry : NULL,
+        .finish_run = in->finish_run ? timed_finish_run : NULL,
+        .finish_runs = in->finish_runs ? timed_finish_runs : NULL,
         .list_runs = in->list_runs ? timed_list_runs : NULL,
         .prune_runs = in->prune_runs ? timed_prune_runs : NULL,
         .set_wake = in->set_wake ? passed_set_wake : NULL,

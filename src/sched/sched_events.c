@@ -9,6 +9,7 @@
 
 #include "base/base.h"
 #include "sched/sched_internal.h"
+#include "time/tz.h"
 
 const char *chime_sched_event_name(enum chime_sched_event_kind kind)
 {
@@ -58,8 +59,10 @@ static void log_run(const struct chime_sched_event *ev)
                    ev->job_id, chime_run_status_name(run->status), ev->duration_us / 1000,
                    ev->duration_us % 1000, run->error ? ": " : "", run->error ? run->error : "");
     } else {
-        chime__log(CHIME_LOG_WARN, "%s: run %" PRId64 " of job %s scheduled %" PRId64 " us: %s",
-                   what, run->id, ev->job_id, run->scheduled, run->error ? run->error : "");
+        char when[CHIME_TIME_FORMAT_MAX];
+        chime__log(CHIME_LOG_WARN, "%s: run %" PRId64 " of job %s scheduled %s: %s", what, run->id,
+                   ev->job_id, chime_time_format(run->scheduled, chime_zone_utc(), when),
+                   run->error ? run->error : "");
     }
 }
 

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "base/clock.h"
@@ -70,6 +71,8 @@ static void sqlite_close(struct chime_store *store)
     chime__run_set_release(&ss->running);
     chime__retry_list_release(&ss->retries);
     chime__free(ss->pending);
+    if (ss->lock_fd >= 0)
+        close(ss->lock_fd);
     pthread_cond_destroy(&ss->idle);
     pthread_mutex_destroy(&ss->ckpt_mu);
     pthread_mutex_destroy(&ss->lock);
@@ -320,7 +323,9 @@ int chime__store_sqlite_open(const char *path, const struct chime_job_defaults *
     ss->adds_tail = &ss->adds;
     chime__index_init(&ss->idx);
     ss->defaults = *defaults;
-    int rc = db_connect(ss, path, diag);
+    int rc = chime__sqlite_lock_file(path, &ss->lock_fd, diag);
+    if (rc == 0)
+        rc = db_connect(ss, path, diag);
     if (rc == 0 && mark_lost(ss) != SQLITE_OK)
         rc = chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL", "marking lost runs failed: %s",
                             sqlite3_errmsg(ss->db));

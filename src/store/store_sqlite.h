@@ -60,7 +60,13 @@ struct sqlite_store {
     int ckpt_mark;           /* wal_pages when the last checkpoint pass started */
     bool ckpt_started, ckpt_wanted, ckpt_stop;
     uint64_t n_lost_at_open; /* runs a previous process left running, marked lost at open */
+    int lock_fd;             /* the file's flock while open (store_sqlite_lock.c); -1: none */
 };
+
+/** Takes the exclusive flock of the database file into *out_fd (-1 when the file
+ * or its file system allows none). CHIME_ESTORE with diag when another process
+ * holds it. */
+int chime__sqlite_lock_file(const char *path, int *out_fd, struct chime_diag *diag);
 
 /** Applies the migrations the file lacks, in one transaction. 0 or CHIME_ESTORE. */
 int chime__sqlite_migrate(sqlite3 *db, struct chime_diag *diag);

@@ -82,6 +82,8 @@ for page in man8/chimed.8 man1/chimectl.1; do
   check "$page renders (exit 0, $(wc -l <"$tmp/page.txt") lines)" '[ $rc -eq 0 ] && grep -q "^NAME" "$tmp/page.txt"'
   check "$page renders without warnings: $(head -c 300 "$tmp/page.err")" '[ ! -s "$tmp/page.err" ]'
   cp "$tmp/page.txt" "$tmp/$(basename "$page").txt"
+  groff -man -ww -z "$prefix/share/man/$page" >"$tmp/groff.err" 2>&1
+  check "$page passes groff -ww (every warning): $(head -c 300 "$tmp/groff.err")" '[ ! -s "$tmp/groff.err" ]'
 done
 check "man finds chimed(8) under the prefix" \
   '[ "$(MANPATH=$prefix/share/man man -w 8 chimed)" = "$prefix/share/man/man8/chimed.8" ]'

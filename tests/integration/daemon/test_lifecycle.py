@@ -288,3 +288,56 @@ def test_history_max_age_applied_at_start(chimed_factory):
     d2 = chimed_factory(env={"CHIME_HISTORY_MAX_AGE": "1s"})
     assert poll(lambda: d2.req("GET", f"/schedule/jobs/{job_id}/runs").json()["runs"] == [], 5)
     assert d2.req("GET", f"/schedule/jobs/{job_id}").status == 200  # the job stays
+
+
+def test_port_in_use_exits_1_before_any_job_fires(chimed_factory, tmp_path):
+    """The API listens before the scheduler starts: a chimed that cannot bind
+    its port exits 1 naming it, and has claimed nothing (no run recorded, the
+    overdue job's next_run_time unchanged)."""
+    import socket
+    import sqlite3
+    d = chimed_factory()
+    job = d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "interval",
+                                           "trigger_args": {"seconds": 1},
+                                           "misfire_grace_time": None}).json()
+    assert job["id"], job
+    assert d.stop() == 0, d.log_text()
+    time.sleep(2.2)  # the job is overdue now
+
+    def state():
+        with sqlite3.connect(tmp_path / "chime.db") as db:
+            runs = db.execute("SELECT count(*) FROM runs").fetchone()[0]
+            jobs = db.execute("SELECT id, next_run_time FROM jobs").fetchall()
+        return runs, jobs
+    before = state()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        port = busy.getsockname()[1]
+        build = os.environ["CHIME_BUILD_DIR"]
+        p = subprocess.run([os.path.join(build, "chimed"), "--port", str(port)], cwd=tmp_path,
+                           env=clean_env({"DATABASE_URL": f"sqlite:///{tmp_path}/chime.db"}),
+                           capture_output=True, timeout=30)
+    finally:
+        busy.close()
+    assert p.returncode == 1, (p.returncode, p.stderr[-800:])
+    assert str(port).encode() in p.stderr, p.stderr[-800:]
+    assert state() == before
+
+
+def test_second_chimed_on_one_sqlite_file_refused(chimed_factory, tmp_path):
+    """Two chimed on one SQLite file would each fire every job: the second
+    exits 1 naming the file, the first keeps serving."""
+    d = chimed_factory()
+    assert d.req("POST", "/schedule/jobs", {"func": "chime:noop", "trigger": "interval",
+                                            "trigger_args": {"hours": 1},
+                                            "id": "one"}).status == 200
+    build = os.environ["CHIME_BUILD_DIR"]
+    p = subprocess.run([os.path.join(build, "chimed"), "--port", "0"], cwd=tmp_path,
+                       env=clean_env({"DATABASE_URL": f"sqlite:///{tmp_path}/chime.db"}),
+                       capture_output=True, timeout=30)
+    assert p.returncode == 1, (p.returncode, p.stderr[-800:])
+    assert b"in use by another process" in p.stderr, p.stderr[-800:]
+    assert str(tmp_path / "chime.db").encode() in p.stderr, p.stderr[-800:]
+    assert [j["id"] for j in d.req("GET", "/schedule/jobs").json()] == ["one"]

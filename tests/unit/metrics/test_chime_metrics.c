@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -221,47 +222,55 @@ static void test_timed_store_over_named_job_stores(void **state)
     chime_metrics_free(m);
 }
 
-/* Slot by slot, the wrapper has an operation exactly where the wrapped store has one
- * (the ops table is pointers only: store_timed.c asserts its size). */
-static void expect_same_ops(const struct chime_store *inner, const struct chime_store *outer)
+/* The timed store has an operation exactly where the store it wraps has one,
+ * for every operation of the table (a new store operation the wrapper did not
+ * learn would silently vanish behind it, as retries once did): the table is
+ * read as the array of function pointers after its name. */
+static void assert_same_ops(const struct chime_store *inner, const struct chime_store *timed)
 {
-    enum { N = sizeof(struct chime_store_ops) / sizeof(void *) };
-    void *a[N], *b[N];
-    memcpy(a, inner->ops, sizeof(a));
-    memcpy(b, outer->ops, sizeof(b));
-    for (size_t i = 0; i < N; i++)
-        if ((a[i] == NULL) != (b[i] == NULL))
-            fail_msg("store op slot %zu: wrapped %s, wrapper %s", i, a[i] ? "has it" : "lacks it",
-                     b[i] ? "has it" : "lacks it");
+    typedef void (*any_fn)(void);
+    size_t n = (sizeof(struct chime_store_ops) - offsetof(struct chime_store_ops, close)) /
+               sizeof(any_fn);
+    const char *a = (const char *)inner->ops + offsetof(struct chime_store_ops, close);
+    const char *b = (const char *)timed->ops + offsetof(struct chime_store_ops, close);
+    for (size_t i = 0; i < n; i++) {
+        any_fn fa, fb;
+        memcpy(&fa, a + i * sizeof(any_fn), sizeof(fa));
+        memcpy(&fb, b + i * sizeof(any_fn), sizeof(fb));
+        if ((fa == NULL) != (fb == NULL))
+            fail_msg("store %s: operation %zu of the table is %s in the timed store",
+                     inner->ops->name, i, fa ? "missing" : "extra");
+    }
 }
 
 static void test_timed_store_keeps_every_operation(void **state)
 {
     (void)state;
     struct chime_job_defaults d = defaults();
-    const char *urls[] = { "memory://", "sqlite:////tmp/chime-test-timed-ops.db" };
-    struct chime_metrics *m;
-    assert_int_equal(chime_metrics_new(&m), 0);
-    for (size_t i = 0; i < 3; i++) {
+    char path[] = "/tmp/chime-test-timed-XXXXXX";
+    assert_non_null(mkdtemp(path));
+    char db[96];
+    snprintf(db, sizeof(db), "%s/t.db", path);
+    const char *urls[] = { "memory://", db };
+    for (size_t u = 0; u < 2; u++) {
+        struct chime_metrics *m;
         struct chime_store *inner, *store;
         struct chime_diag diag;
-        int rc = i < 2 ? chime_store_open(urls[i], &d, &inner, &diag)
-                       : chime_store_open_named("memory://", "volatile=memory://", &d, NULL, &inner,
-                                                &diag);
-        assert_int_equal(rc, 0);
+        chime_diag_clear(&diag);
+        assert_int_equal(chime_metrics_new(&m), 0);
+        assert_int_equal(chime_store_open(urls[u], &d, &inner, &diag), 0);
         assert_int_equal(chime_metrics_store_wrap(m, inner, NULL, &store), 0);
-        expect_same_ops(inner, store);
-        assert_non_null(store->ops->claim_retries); /* chimed's retries go through it */
-        assert_non_null(store->ops->next_retry);
-        chime_utime due;
-        assert_int_equal(store->ops->next_retry(store, &due), CHIME_ENOENT);
-        assert_int_equal(op_count(m, CHIME_METRICS_OP_next_retry), i + 1);
+        assert_same_ops(inner, store);
         chime_store_close(store);
+        chime_metrics_free(m);
     }
-    unlink("/tmp/chime-test-timed-ops.db");
-    unlink("/tmp/chime-test-timed-ops.db-wal");
-    unlink("/tmp/chime-test-timed-ops.db-shm");
-    chime_metrics_free(m);
+    char f[128];
+    const char *suffix[] = { "", "-wal", "-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(f, sizeof(f), "%s%s", db, suffix[i]);
+        unlink(f);
+    }
+    rmdir(path);
 }
 
 int main(void)

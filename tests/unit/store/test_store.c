@@ -922,12 +922,37 @@ static void test_store_open_accepts_path_ending_in_db(void **state)
     struct chime_store *s = NULL;
     struct chime_diag diag;
     chime_diag_clear(&diag);
-    assert_int_equal(chime_store_open(f->path, &f->defaults, &s, &diag), 0);
+    char path[200];
+    snprintf(path, sizeof(path), "%s.other.db", f->path);
+    assert_int_equal(chime_store_open(path, &f->defaults, &s, &diag), 0);
     assert_string_equal(s->ops->name, "sqlite");
     chime_store_close(s);
+    unlink(path);
     assert_int_equal(chime_store_open("memory://", &f->defaults, &s, &diag), 0);
     assert_string_equal(s->ops->name, "memory");
     chime_store_close(s);
+}
+
+/* One store per SQLite file: a second open of a file in use is refused with a
+ * message naming it (two schedulers on one file would fire every job twice);
+ * once the first is closed, the file opens again. */
+static void test_sqlite_file_in_use_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_store *s = NULL;
+    struct chime_diag diag;
+    chime_diag_clear(&diag);
+    add(f, "kept", 10);
+    assert_int_equal(chime_store_open(f->path, &f->defaults, &s, &diag), CHIME_ESTORE);
+    assert_null(s);
+    assert_non_null(strstr(diag.message, "in use by another process"));
+    assert_non_null(strstr(diag.message, f->path));
+    assert_int_equal(f->store->ops->count_jobs(f->store), 1);
+    chime_store_close(f->store);
+    f->store = NULL;
+    chime_diag_clear(&diag);
+    assert_int_equal(chime_store_open(f->path, &f->defaults, &f->store, &diag), 0);
+    assert_int_equal(f->store->ops->count_jobs(f->store), 1);
 }
 
 /* ---- allocation failure (memory store) ---- */
@@ -1110,6 +1135,7 @@ int main(void)
         PG(test_pg_finish_finds_runs_by_primary_key),
         cmocka_unit_test(test_store_open_rejects_bad_urls),
         SQLITE(test_store_open_accepts_path_ending_in_db),
+        SQLITE(test_sqlite_file_in_use_is_refused),
         cmocka_unit_test_setup_teardown(test_memory_store_survives_allocation_failures,
                                         setup_memory, teardown),
     };
