@@ -224,6 +224,13 @@ static size_t passed_names(const struct chime_store *store, const char **names, 
     return inner->ops->names(inner, names, max);
 }
 
+/* Every operation must be handled below, or the wrapped store silently loses it (a
+ * new optional op would read as absent): a new member of struct chime_store_ops
+ * changes the size and stops the build here until ops_fill handles it. */
+#define STORE_OPS_MEMBERS 23 /* name + 22 operations */
+_Static_assert(sizeof(struct chime_store_ops) == STORE_OPS_MEMBERS * sizeof(void *),
+               "struct chime_store_ops changed: time or pass the new operation in ops_fill");
+
 /* Each operation inner has, timed (or passed through); the ones it lacks stay NULL. */
 static void ops_fill(struct chime_store_ops *ops, const struct chime_store_ops *in)
 {

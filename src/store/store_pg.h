@@ -115,6 +115,23 @@ void chime__pg_pool_close(struct pg_store *ps);
  */
 PGresult *chime__pg_exec(struct pg_store *ps, struct pg_conn *c, enum pg_stmt st, int n,
                          const char *const *params, ExecStatusType want, int *rc);
+/** One statement of a pipeline: sql (text, no parameters) or else prepared stmt. */
+struct pg_step {
+    const char *sql;
+    enum pg_stmt stmt;
+    int n;
+    const char *const *params;
+    ExecStatusType want;
+};
+/**
+ * Sends the n steps in one pipeline (one round trip) and reads their results:
+ * res[i] is step i's result when every step answered its want; otherwise every
+ * res[i] is NULL and the error is CHIME_ESTORE (or CHIME_EINVAL as above). The
+ * steps after a failed one are skipped by the server. When the connection broke,
+ * PQstatus is CONNECTION_BAD and any step may or may not have run.
+ */
+int chime__pg_pipeline(struct pg_store *ps, struct pg_conn *c, const struct pg_step *steps,
+                       size_t n, PGresult **res);
 /** The same for SQL text (unprepared, for the rare statements). */
 PGresult *chime__pg_exec_sql(struct pg_store *ps, PGconn *conn, const char *sql, int n,
                              const char *const *params, ExecStatusType want, int *rc);

@@ -7,8 +7,9 @@
  * (chime_fire_plan), then one statement advances or deletes the jobs and
  * inserts the run records (unique on job, scheduled time, cause, attempt:
  * a conflicting run is dropped, not run), and commit. Only committed claims
- * are returned to be dispatched. Four round trips per batch of up to the
- * scheduler's claim size.
+ * are returned to be dispatched. Two round trips per batch of up to the
+ * scheduler's claim size: BEGIN and the select in one pipeline, the write and
+ * COMMIT in another.
  *
  * A COMMIT whose answer is lost leaves its runs' fate unknown: they are not
  * dispatched, and their claim token is kept so that, once the server is
@@ -154,42 +155,65 @@ static size_t assign_ids(struct chime_claim_batch *out, size_t first, const PGre
     return dropped;
 }
 
-static int write_claims(struct pg_store *ps, struct pg_conn *c, const char *node, int64_t token,
+/* Keeps a token whose COMMIT went unanswered, for the maintenance thread. */
+static void remember_orphan(struct pg_store *ps, int64_t token)
+{
+    pthread_mutex_lock(&ps->mu);
+    if (ps->n_orphans < CHIME__PG_MAX_ORPHANS)
+        ps->orphans[ps->n_orphans++] = token;
+    pthread_mutex_unlock(&ps->mu);
+    chime__log(CHIME_LOG_WARN,
+               "PostgreSQL claim: the commit's outcome is unknown; its runs were not started "
+               "and will be marked lost if they were recorded");
+}
+
+/*
+ * The write and the COMMIT in one pipeline. A connection that broke after they
+ * were sent leaves the outcome unknown (the server may have committed): the
+ * token is kept for the maintenance thread. A statement the server refused
+ * committed nothing (the COMMIT is skipped; the caller rolls back).
+ */
+static int write_commit(struct pg_store *ps, struct pg_conn *c, const char *node, int64_t token,
                         struct claim_write *w, struct chime_claim_batch *out)
 {
     char *jobs = json_dumps(w->jobs, JSON_COMPACT), *runs = json_dumps(w->runs, JSON_COMPACT);
     char *queued = json_dumps(w->queued, JSON_COMPACT);
+    char *replaced = json_dumps(w->replaced, JSON_COMPACT);
     char tok[24];
     const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok), queued };
+    const char *rparams[] = { replaced };
+    /* overlap replace: the running runs of the replaced jobs are marked, whichever node
+     * runs them (NOTIFY 'replace'; each node stops its own, see collect_replaced) */
+    struct pg_step steps[3] = {
+        { NULL, PG_CLAIM_WRITE, 5, params, PGRES_TUPLES_OK },
+        { NULL, PG_MARK_REPLACED, 1, rparams, PGRES_TUPLES_OK },
+        { "COMMIT", 0, 0, NULL, PGRES_COMMAND_OK },
+    };
+    size_t n_steps = 3;
+    if (json_array_size(w->replaced) == 0) {
+        steps[1] = steps[2];
+        n_steps = 2;
+    }
+    PGresult *res[3];
     int rc = CHIME_ENOMEM;
-    PGresult *res = NULL;
-    if (jobs && runs && queued)
-        res = chime__pg_exec(ps, c, PG_CLAIM_WRITE, 5, params, PGRES_TUPLES_OK, &rc);
-    if (res) {
-        size_t dropped = assign_ids(out, w->first, res);
+    bool built = jobs && runs && queued && replaced;
+    if (built)
+        rc = chime__pg_pipeline(ps, c, steps, n_steps, res);
+    if (rc == 0) {
+        size_t dropped = assign_ids(out, w->first, res[0]);
         atomic_fetch_add_explicit(&ps->n_claim_conflicts, dropped, memory_order_relaxed);
         if (dropped)
             chime__log(CHIME_LOG_WARN, "PostgreSQL claim: %zu runs already recorded, not run",
                        dropped);
+    } else if (built && PQstatus(c->conn) == CONNECTION_BAD) {
+        remember_orphan(ps, token);
     }
-    PQclear(res);
+    for (size_t i = 0; rc == 0 && i < n_steps; i++)
+        PQclear(res[i]);
     free(jobs);
     free(runs);
     free(queued);
-    return rc;
-}
-
-/* Overlap replace: marks the running runs of the replaced jobs, whichever node runs
- * them (NOTIFY 'replace'; each node stops its own, see collect_replaced). */
-static int mark_replaced(struct pg_store *ps, struct pg_conn *c, const json_t *replaced)
-{
-    char *rows = json_dumps(replaced, JSON_COMPACT);
-    const char *params[] = { rows };
-    int rc = CHIME_ENOMEM;
-    PGresult *res =
-            rows ? chime__pg_exec(ps, c, PG_MARK_REPLACED, 1, params, PGRES_TUPLES_OK, &rc) : NULL;
-    PQclear(res);
-    free(rows);
+    free(replaced);
     return rc;
 }
 
@@ -215,35 +239,6 @@ static void collect_replaced(struct pg_store *ps, const char *node, struct chime
     chime__pg_release(ps, c);
 }
 
-static void undo_claims(struct chime_claim_batch *out, size_t first)
-{
-    while (out->n_claims > first) {
-        struct chime_claim *cl = &out->claims[--out->n_claims];
-        chime_job_release(&cl->job);
-        chime_run_release(&cl->run);
-    }
-}
-
-/* Keeps a token whose COMMIT went unanswered, for the maintenance thread. */
-static void remember_orphan(struct pg_store *ps, int64_t token)
-{
-    pthread_mutex_lock(&ps->mu);
-    if (ps->n_orphans < CHIME__PG_MAX_ORPHANS)
-        ps->orphans[ps->n_orphans++] = token;
-    pthread_mutex_unlock(&ps->mu);
-    chime__log(CHIME_LOG_WARN,
-               "PostgreSQL claim: the commit's outcome is unknown; its runs were not started "
-               "and will be marked lost if they were recorded");
-}
-
-static int commit_claims(struct pg_store *ps, struct pg_conn *c, int64_t token)
-{
-    int rc = chime__pg_command(ps, c->conn, "COMMIT");
-    if (rc && PQstatus(c->conn) == CONNECTION_BAD)
-        remember_orphan(ps, token);
-    return rc;
-}
-
 /* Counts a claim transaction for metrics: n_runs run records committed. */
 static void count_claim(struct pg_store *ps, int rc, int n_rows, size_t n_runs)
 {
@@ -252,6 +247,15 @@ static void count_claim(struct pg_store *ps, int rc, int n_rows, size_t n_runs)
     } else if (n_rows > 0) {
         atomic_fetch_add_explicit(&ps->n_claims, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&ps->n_claimed_runs, n_runs, memory_order_relaxed);
+    }
+}
+
+static void undo_claims(struct chime_claim_batch *out, size_t first)
+{
+    while (out->n_claims > first) {
+        struct chime_claim *cl = &out->claims[--out->n_claims];
+        chime_job_release(&cl->job);
+        chime_run_release(&cl->run);
     }
 }
 
@@ -273,22 +277,23 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const 
     struct claim_write w = { json_array(), json_array(), json_array(), json_array(),
                              out->n_claims };
     int64_t token = claim_token();
-    int rc = w.replaced && w.jobs && w.runs && w.queued ? chime__pg_command(ps, c->conn, "BEGIN")
+    const struct pg_step steps[] = {
+        { "BEGIN", 0, 0, NULL, PGRES_COMMAND_OK },
+        { NULL, sel, n_params, params, PGRES_TUPLES_OK },
+    };
+    PGresult *res[2] = { NULL, NULL };
+    int rc = w.replaced && w.jobs && w.runs && w.queued ? chime__pg_pipeline(ps, c, steps, 2, res)
                                                         : CHIME_ENOMEM;
-    PGresult *res = NULL;
-    if (rc == 0)
-        res = chime__pg_exec(ps, c, sel, n_params, params, PGRES_TUPLES_OK, &rc);
-    *n_rows = res ? PQntuples(res) : 0;
-    if (res && *n_rows > 0)
-        rc = plan_fn(ps, res, req, out, &w);
-    PQclear(res);
+    *n_rows = res[1] ? PQntuples(res[1]) : 0;
+    if (res[1] && *n_rows > 0)
+        rc = plan_fn(ps, res[1], req, out, &w);
+    PQclear(res[0]);
+    PQclear(res[1]);
     if (rc == 0 && *n_rows > 0)
-        rc = write_claims(ps, c, req->node, token, &w, out);
-    if (rc == 0 && json_array_size(w.replaced) > 0)
-        rc = mark_replaced(ps, c, w.replaced);
-    if (rc == 0)
-        rc = commit_claims(ps, c, token);
-    else
+        rc = write_commit(ps, c, req->node, token, &w, out);
+    else if (rc == 0)
+        rc = chime__pg_command(ps, c->conn, "COMMIT"); /* nothing claimed: nothing to lose */
+    if (rc && PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         chime__pg_command(ps, c->conn, "ROLLBACK");
     count_claim(ps, rc, *n_rows, rc ? 0 : out->n_claims - w.first);
     if (rc)

@@ -235,6 +235,74 @@ PGresult *chime__pg_exec(struct pg_store *ps, struct pg_conn *c, enum pg_stmt st
     return check_result(ps, c->conn, res, want, name, rc);
 }
 
+/* Sends one step of a pipeline: SQL text without parameters, or a prepared statement. */
+static int send_step(PGconn *conn, const struct pg_step *step)
+{
+    if (step->sql)
+        return PQsendQueryParams(conn, step->sql, 0, NULL, NULL, NULL, NULL, 0);
+    char name[32];
+    snprintf(name, sizeof(name), "chime_%d", (int)step->stmt);
+    return PQsendQueryPrepared(conn, name, step->n, step->params, NULL, NULL, 0);
+}
+
+/* Reads the results of n sent steps and the sync; res[i] as chime__pg_exec. */
+static int read_steps(struct pg_store *ps, PGconn *conn, const struct pg_step *steps, size_t n,
+                      PGresult **res)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        PGresult *r = PQgetResult(conn);
+        if (!r) { /* the connection broke: nothing more will come */
+            chime__pg_note_error(ps, conn, "pipeline");
+            return CHIME_ESTORE;
+        }
+        PGresult *extra;
+        while ((extra = PQgetResult(conn)) != NULL) /* up to the NULL ending this step */
+            PQclear(extra);
+        int step_rc = 0;
+        if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) { /* skipped after an error */
+            PQclear(r);
+            step_rc = CHIME_ESTORE;
+        } else {
+            res[i] = check_result(ps, conn, r, steps[i].want, steps[i].sql ? "command" : "query",
+                                  &step_rc);
+        }
+        rc = rc ? rc : step_rc;
+    }
+    PGresult *sync = PQgetResult(conn);
+    if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+        rc = CHIME_ESTORE;
+    PQclear(sync);
+    return rc;
+}
+
+int chime__pg_pipeline(struct pg_store *ps, struct pg_conn *c, const struct pg_step *steps,
+                       size_t n, PGresult **res)
+{
+    for (size_t i = 0; i < n; i++)
+        res[i] = NULL;
+    if (!PQenterPipelineMode(c->conn)) {
+        chime__pg_note_error(ps, c->conn, "pipeline");
+        return CHIME_ESTORE;
+    }
+    bool sent = true;
+    for (size_t i = 0; sent && i < n; i++)
+        sent = send_step(c->conn, &steps[i]) == 1;
+    int rc = sent && PQpipelineSync(c->conn) == 1 ? read_steps(ps, c->conn, steps, n, res)
+                                                  : CHIME_ESTORE;
+    if (!sent)
+        chime__pg_note_error(ps, c->conn, "pipeline");
+    if (!PQexitPipelineMode(c->conn)) /* results left unread: the connection is dropped */
+        rc = CHIME_ESTORE;
+    if (rc) {
+        for (size_t i = 0; i < n; i++) {
+            PQclear(res[i]);
+            res[i] = NULL;
+        }
+    }
+    return rc;
+}
+
 PGresult *chime__pg_exec_sql(struct pg_store *ps, PGconn *conn, const char *sql, int n,
                              const char *const *params, ExecStatusType want, int *rc)
 {

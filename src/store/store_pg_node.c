@@ -65,6 +65,32 @@ static int upsert_node(struct pg_store *ps, PGconn *conn)
                      3, params, NULL);
 }
 
+/* The defaults LOST_RETRIED writes as SQL text. */
+_Static_assert(CHIME_RETRY_BACKOFF_DEFAULT_S == 10, "LOST_RETRIED: retry_backoff default");
+_Static_assert(CHIME_RETRY_DELAY_MAX_S == 86400, "LOST_RETRIED: the retry delay's cap");
+
+/*
+ * update (an UPDATE of runs r that marks runs lost) with the retry its job asks
+ * for: a lost attempt N of a job with retries >= N gets attempt N + 1 in the
+ * retries table, due after retry_backoff * 2^(N-1) s (at most a day) plus up to
+ * retry_jitter s, as a failed run's retry (chime_job_retry_delay_us), announced to
+ * every node. The options live in the job's spec (absent = the defaults). One row
+ * per run marked lost: its id.
+ */
+#define LOST_RETRIED(update)                                                                  \
+    "WITH l AS (" update " RETURNING r.id, r.job_id, r.scheduled_time, r.attempt, r.cause),"  \
+    " w AS (INSERT INTO retries (job_id, scheduled_time, attempt, due_at, cause)"             \
+    " SELECT l.job_id, l.scheduled_time, l.attempt + 1, now() + (least("                      \
+    "coalesce((j.spec->>'retry_backoff')::float8, 10)"                                        \
+    " * power(2::float8, least(l.attempt - 1, 30)), 86400)"                                   \
+    " + random() * coalesce((j.spec->>'retry_jitter')::float8, 0)) * interval '1 second',"    \
+    " l.cause FROM l JOIN jobs j ON j.id = l.job_id"                                          \
+    " WHERE coalesce((j.spec->>'retries')::integer, 0) >= l.attempt"                          \
+    " ON CONFLICT DO NOTHING RETURNING due_at)"                                               \
+    " SELECT l.id, (SELECT count(pg_notify('" CHIME__PG_CHANNEL "', chime_us(due_at)::text))" \
+    " FROM w)"                                                                                \
+    " FROM l"
+
 int chime__pg_node_register(struct pg_store *ps, PGconn *conn, struct chime_diag *diag)
 {
     char timeout[24];
@@ -73,11 +99,12 @@ int chime__pg_node_register(struct pg_store *ps, PGconn *conn, struct chime_diag
     PGresult *res = NULL;
     int rc = upsert_node(ps, conn);
     if (rc == 0)
-        rc = exec_node(ps, conn,
-                       "UPDATE runs SET status = 'lost', finished_at = now(),"
-                       " error = 'chimed restarted on node ' || $1 || ' while this ran'"
-                       " WHERE status = 'running' AND node = $1 RETURNING id",
-                       1, params, &res);
+        rc = exec_node(
+                ps, conn,
+                LOST_RETRIED("UPDATE runs r SET status = 'lost', finished_at = now(),"
+                             " error = 'chimed restarted on node ' || $1 || ' while this ran'"
+                             " WHERE r.status = 'running' AND r.node = $1"),
+                1, params, &res);
     if (rc)
         return chime_diag_set(diag, CHIME_ESTORE, "DATABASE_URL", "cannot register node %s: %s",
                               ps->node, ps->last_error);
@@ -112,12 +139,12 @@ static void reap_dead(struct pg_store *ps, PGconn *conn, const char *timeout)
     const char *params[] = { ps->node, timeout };
     PGresult *res = NULL;
     if (exec_node(ps, conn,
-                  "UPDATE runs r SET status = 'lost', finished_at = now(),"
-                  " error = 'node ' || coalesce(r.node, '?') || ' stopped heartbeating'"
-                  " WHERE r.status = 'running' AND r.node IS DISTINCT FROM $1"
-                  " AND EXISTS (SELECT 1 FROM nodes n WHERE n.name = r.node"
-                  " AND n.heartbeat_at < now() - $2::bigint * interval '1 millisecond')"
-                  " RETURNING r.id",
+                  LOST_RETRIED(
+                          "UPDATE runs r SET status = 'lost', finished_at = now(),"
+                          " error = 'node ' || coalesce(r.node, '?') || ' stopped heartbeating'"
+                          " WHERE r.status = 'running' AND r.node IS DISTINCT FROM $1"
+                          " AND EXISTS (SELECT 1 FROM nodes n WHERE n.name = r.node"
+                          " AND n.heartbeat_at < now() - $2::bigint * interval '1 millisecond')"),
                   2, params, &res) == 0 &&
         PQntuples(res) > 0) {
         atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res), memory_order_relaxed);

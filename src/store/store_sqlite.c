@@ -265,14 +265,39 @@ static const struct chime_store_ops sqlite_ops = {
     .prune_runs = chime__sqlite_prune_runs,
 };
 
+/* The retry a job asks for when its run is lost, as for a failed run (attempt N of a
+ * job with retries >= N: attempt N + 1, due after retry_backoff * 2^(N-1) s, at most
+ * a day, plus up to retry_jitter s); loaded with the other retries afterwards. */
+static int retry_lost(struct sqlite_store *ss, chime_utime now)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(
+            ss->db,
+            "INSERT OR IGNORE INTO retries (job_id, scheduled_time, attempt, due_at, cause)"
+            " SELECT r.job_id, r.scheduled_time, r.attempt + 1, ?1 + (min(j.retry_backoff *"
+            " (1 << min(r.attempt - 1, 30)), 86400) + abs(random() % (j.retry_jitter + 1)))"
+            " * 1000000, r.cause FROM runs r JOIN jobs j ON j.id = r.job_id"
+            " WHERE r.status = 'running' AND j.retries >= r.attempt",
+            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, now);
+    rc = chime__sqlite_exec_stmt(st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Runs a previous process left RUNNING cannot finish any more. */
 static int mark_lost(struct sqlite_store *ss)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(ss->db,
-                                "UPDATE runs SET status = 'lost', finished_at = ?1, "
-                                "error = 'chimed stopped while it ran' WHERE status = 'running'",
-                                -1, &st, NULL);
+    int rc = retry_lost(ss, chime_clock_now(chime_clock_system()));
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_prepare_v2(ss->db,
+                            "UPDATE runs SET status = 'lost', finished_at = ?1, "
+                            "error = 'chimed stopped while it ran' WHERE status = 'running'",
+                            -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rc;
     sqlite3_bind_int64(st, 1, chime_clock_now(chime_clock_system()));

@@ -112,27 +112,31 @@ class Chimed:
         env.update(self.env)
         self.log = []
         self.port = None
-        self._listening.clear()
+        # A new event per process: the drain thread of a previous process (still
+        # reading its last lines after a stop) sets only its own.
+        self._listening = threading.Event()
         self.proc = subprocess.Popen(
             [self.binary, "--port", "0", *self.args], cwd=self.workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+        threading.Thread(target=self._drain, args=(self.proc, self._listening),
+                         daemon=True).start()
         if not self._listening.wait(timeout) or self.port is None:
             rc = self.proc.poll()
             self.kill()
             raise AssertionError(f"chimed did not start (exit {rc}):\n" + self.log_text())
         return self
 
-    def _drain(self, proc):
+    def _drain(self, proc, listening):
+        log = self.log
         for raw in proc.stderr:
             line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.log.append(line)
+            log.append(line)
             m = LISTEN_RE.search(line)
-            if m and not self._listening.is_set():
+            if m and not listening.is_set():
                 self.listen_line = line
                 self.port = int(m.group(2))
-                self._listening.set()
-        self._listening.set()  # exited before listening: start() need not wait
+                listening.set()
+        listening.set()  # exited before listening: start() need not wait
 
     def log_text(self):
         return "\n".join(self.log[-60:])

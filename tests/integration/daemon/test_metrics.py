@@ -231,8 +231,8 @@ def test_metrics_need_the_token_and_describe_every_family(chimed_factory, store)
     assert value(fams, "chime_jobs", state="scheduled") == 0
     assert value(fams, "chime_jobs", state="paused") == 0
     assert value(fams, "chime_executor_workers") == 10  # SCHEDULER_MAX_WORKERS default
-    assert value(fams, "chime_http_requests_total", route="/metrics", method="GET",
-                 code="401") == 1
+    assert poll(lambda: value(scrape(d), "chime_http_requests_total", route="/metrics",
+                              method="GET", code="401") == 1, 5)
     pg = [name for name in fams if name.startswith("chime_pg_")]
     if store == "postgres":
         assert sorted(pg) == ["chime_pg_claim_conflicts_total", "chime_pg_claim_failures_total",
@@ -258,7 +258,11 @@ def documented_metrics():
 def test_docs_list_every_metric_with_its_labels(chimed_factory, store):
     d = chimed_factory(env=ENV)
     d.req("GET", "/metrics")  # a 401, so the HTTP family has a sample with labels
-    fams = scrape(d)
+    # A request is counted once the server has finished with it, which may come just
+    # after the client has its answer.
+    fams = poll(lambda: (lambda f: f if f["chime_http_requests_total"]["samples"] else None)(
+        scrape(d)), 5)
+    assert fams, "the 401 was never counted"
     docs = documented_metrics()
     for name, fam in fams.items():
         assert name in docs, f"{name} is not in docs/metrics.md"
@@ -320,11 +324,14 @@ def test_counters_move_with_real_runs(chimed_factory, store):
     assert d.req("GET", "/schedule/jobs/not-a-job", headers=AUTH).status == 404
     assert d.req("GET", "/no/such/route", headers=AUTH).status == 404
     assert d.req("GET", "/").status == 200  # the dashboard (no token needed)
-    after = scrape(d)
+    http = "chime_http_requests_total"
+    # The last request is counted once the server has finished with it (just after).
+    after = poll(lambda: (lambda f: f if value(f, http, route="dashboard", method="GET",
+                                               code="200") == 1 else None)(scrape(d)), 5)
+    assert after, "the dashboard request was never counted"
     assert value(after, "chime_jobs", state="scheduled") == 2
     assert value(after, "chime_jobs", state="paused") == 1
     assert value(after, "chime_runs_total", status="succeeded") >= succeeded
-    http = "chime_http_requests_total"
     assert value(after, http, route="/schedule/jobs", method="POST", code="200") == 3
     assert value(after, http, route="/schedule/jobs/{id}/pause", method="POST", code="200") == 1
     assert value(after, http, route="/schedule/jobs/{id}", method="GET", code="404") == 1

@@ -188,3 +188,34 @@ def test_overlap_replace_cancels_the_running_command(chimed_factory, tmp_path):
     assert not [run for run in runs if run["status"] == "skipped"], runs
     assert all(run["started_at"] is None or run["started_at"] >= cancelled["finished_at"]
                for run in newer), runs
+
+
+def test_lost_run_is_retried_when_the_job_asks(chimed_factory):
+    """A run that chimed could not finish (kill -9 in the middle) ends lost; a job
+    with retries gets its next attempt (at the next start on SQLite, on the node
+    that finds it lost with PostgreSQL), a job without none."""
+    env = {"CHIME_ALLOW_EXEC": "1", "CHIME_SHUTDOWN_GRACE": "1"}  # the retry still sleeps
+    d = chimed_factory(env=env)
+    sleeper = {"func": "chime:exec", "trigger": "cron", "trigger_args": {"hour": 3},
+               "kwargs": {"argv": ["sleep", "30"]}}
+    retried = add(d, {**sleeper, "name": "retried", "retries": 1, "retry_backoff": 0})
+    plain = add(d, {**sleeper, "name": "plain"})
+    for job_id in (retried, plain):
+        assert d.req("POST", f"/schedule/jobs/{job_id}/run").status == 202
+
+    def running(job_id):
+        runs = d.req("GET", f"/schedule/jobs/{job_id}/runs").json()["runs"]
+        return [r for r in runs if r["status"] == "running" and r["started_at"]]
+    assert poll(lambda: running(retried) and running(plain), 10), d.log_text()
+    d.kill()
+    d2 = chimed_factory(env=env)
+
+    def runs_of(job_id):
+        got = d2.req("GET", f"/schedule/jobs/{job_id}/runs").json()["runs"]
+        return sorted(got, key=lambda r: r["attempt"])
+    got = poll(lambda: len(runs_of(retried)) >= 2 and runs_of(retried)[1]["started_at"]
+               and runs_of(retried), 15)
+    assert got, d2.log_text()
+    assert [(r["attempt"], r["status"]) for r in got] == [(1, "lost"), (2, "running")], got
+    assert got[0]["scheduled_time"] == got[1]["scheduled_time"], got
+    assert [(r["attempt"], r["status"]) for r in runs_of(plain)] == [(1, "lost")]

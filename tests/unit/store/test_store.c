@@ -535,7 +535,7 @@ static void test_pg_replace_reaches_the_node_running_it(void **state)
     struct fixture *f = *state;
     struct chime_store *other = NULL;
     struct chime_diag d;
-    struct chime_store_options opts = { "node-b", 0, 0, false };
+    struct chime_store_options opts = { .node = "node-b" };
     assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &other, &d), 0);
     struct chime_job job;
     make_job(&job, "rp", 10);
@@ -580,7 +580,7 @@ static void test_pg_retry_claimed_once_across_nodes(void **state)
     struct fixture *f = *state;
     struct chime_store *other = NULL;
     struct chime_diag d;
-    struct chime_store_options opts = { "node-b", 0, 0, false };
+    struct chime_store_options opts = { .node = "node-b" };
     assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &other, &d), 0);
     char id[8];
     for (int i = 0; i < 6; i++) {
@@ -1226,8 +1226,8 @@ static void test_store_count_by_state(void **state)
 
 /* The first column of every row of sql's result on the fixture's database, one a
  * line, into out (or "" on error). params: n text parameters. */
-static void pg_text(struct fixture *f, const char *sql, int n, const char *const *params,
-                    char *out, size_t size)
+static void pg_text(struct fixture *f, const char *sql, int n, const char *const *params, char *out,
+                    size_t size)
 {
     PGconn *conn = PQconnectdb(f->url);
     PQsetNoticeProcessor(conn, quiet, NULL);
@@ -1255,8 +1255,9 @@ static void test_pg_time_functions_exact_and_inlined(void **state)
             " FROM (VALUES (1767225600123456::bigint), (0), (-1), (4102444800000001)) x(v)",
             0, NULL, out, sizeof(out));
     assert_string_equal(out, "t\n");
-    pg_text(f, "EXPLAIN (VERBOSE, COSTS OFF) SELECT chime_us(chime_ts(v)) FROM"
-               " generate_series(1::bigint, 2) v",
+    pg_text(f,
+            "EXPLAIN (VERBOSE, COSTS OFF) SELECT chime_us(chime_ts(v)) FROM"
+            " generate_series(1::bigint, 2) v",
             0, NULL, out, sizeof(out));
     assert_non_null(strstr(out, "timezone"));
     assert_null(strstr(out, "chime_"));
