@@ -180,6 +180,22 @@ static void settle_orphans(struct pg_store *ps, PGconn *conn)
     }
 }
 
+/* overlap replace without the NOTIFY (sent before this node's LISTEN, or while its
+ * maintenance connection was away): a running run of this node that another node
+ * marked replaced makes the next claim stop it, within a heartbeat. */
+static void check_replaced(struct pg_store *ps, PGconn *conn)
+{
+    const char *params[] = { ps->node };
+    PGresult *res = NULL;
+    if (exec_node(ps, conn,
+                  "SELECT 1 FROM runs WHERE node = $1 AND status = 'running'"
+                  " AND replaced_by IS NOT NULL LIMIT 1",
+                  1, params, &res) == 0 &&
+        PQntuples(res) > 0 && !atomic_exchange(&ps->replace_pending, true))
+        call_wake(ps, CHIME_UTIME_NONE);
+    PQclear(res);
+}
+
 /* One heartbeat; CHIME_ESTORE when the connection failed. */
 static int beat(struct pg_store *ps, PGconn *conn)
 {
@@ -196,6 +212,7 @@ static int beat(struct pg_store *ps, PGconn *conn)
     if (rc)
         return rc;
     reap_dead(ps, conn, chime__pg_i64(ps->node_timeout_ms, timeout));
+    check_replaced(ps, conn);
     settle_orphans(ps, conn);
     chime__pg_flush_pending(ps);
     return PQstatus(conn) == CONNECTION_OK ? 0 : CHIME_ESTORE;
@@ -227,7 +244,9 @@ static PGconn *maint_connect(struct pg_store *ps)
         PQfinish(conn);
         return NULL;
     }
-    call_wake(ps, CHIME_UTIME_NONE); /* what changed while we were away is unknown */
+    /* What changed while we were not listening is unknown: runs replaced too. */
+    atomic_store(&ps->replace_pending, true);
+    call_wake(ps, CHIME_UTIME_NONE);
     return conn;
 }
 

@@ -550,7 +550,7 @@ static void test_pg_replace_reaches_the_node_running_it(void **state)
     assert_int_equal(b.n_claims, 0); /* the fire waits for the replaced run */
     chime_claim_batch_release(&b);
     struct chime_claim_batch got = { 0 };
-    for (int i = 0; i < 100 && got.n_replaces == 0; i++) {
+    for (int i = 0; i < 250 && got.n_replaces == 0; i++) { /* 5 s: a heartbeat at least */
         chime_claim_batch_release(&got);
         usleep(20000);
         assert_int_equal(claim(f, T0 + 21 * SEC, 0, &got), 0);
