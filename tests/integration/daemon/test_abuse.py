@@ -2,7 +2,8 @@
 and slow requests and random bytes from a seeded RNG (the seed is printed and
 can be replayed with CHIME_ABUSE_SEED; CHIME_ABUSE_N sets the count). Every
 answer must be a 4xx (or, for read-only requests that happen to be valid, any
-status below 500), or the connection closed; the daemon must stay up, and
+status below 500; a 505 only for a request line naming an HTTP version other
+than 1.0/1.1, the answer RFC 9110 gives it), or the connection closed; the daemon must stay up, and
 the stored jobs must be unchanged afterwards: the API listing and the rows of
 the SQLite file compared before and after. Under the ASan build
 (tests/integration/test_daemon.sh build-asan, `make test-asan`) the daemon's
@@ -15,6 +16,7 @@ rejects (so it is not a valid job either)."""
 import json
 import os
 import random
+import re
 import socket
 import sqlite3
 import threading
@@ -223,6 +225,16 @@ def drip(port, data, gap_s, limit_s):
         s.close()
 
 
+VERSION_LINE = re.compile(rb"^[^ \r\n]+ [^ \r\n]+ HTTP/(\d+)\.(\d+)\r?\n")
+
+
+def version_unsupported(data):
+    """True when the request line names an HTTP version other than 1.0 and 1.1:
+    the one request a 505 (HTTP Version Not Supported) is the right answer to."""
+    m = VERSION_LINE.match(data)
+    return bool(m) and (m.group(1), m.group(2)) not in ((b"1", b"0"), (b"1", b"1"))
+
+
 def test_abuse_leaves_daemon_up_and_jobs_unchanged(chimed_factory):
     seed = int(os.environ.get("CHIME_ABUSE_SEED", time.time_ns() % 2**32))
     n = int(os.environ.get("CHIME_ABUSE_N", "3000"))
@@ -245,6 +257,8 @@ def test_abuse_leaves_daemon_up_and_jobs_unchanged(chimed_factory):
         with lock:
             counts[kind] = counts.get(kind, 0) + 1
             bad = [s for s in codes if s >= 500 or (not read_only and not 400 <= s < 500)]
+            if bad == [505] and version_unsupported(data):
+                bad = []  # RFC 9110 15.6.6: libmicrohttpd's answer to HTTP/9.1 and the like
             if bad or (not codes and not closed):
                 problems.append((kind, codes, closed, data[:200]))
 
