@@ -35,6 +35,7 @@
     X(finish_runs)                    \
     X(list_runs)                      \
     X(prune_runs)                     \
+    X(probe_write)                    \
     X(list_nodes)
 
 enum chime_metrics_store_op {

@@ -200,6 +200,15 @@ static int timed_list_nodes(struct chime_store *store, chime_node_visit_fn visit
     return rc;
 }
 
+static int timed_probe_write(struct chime_store *store)
+{
+    struct timed_store *ts = ts_of(store);
+    chime_mtime t0 = op_begin(ts);
+    int rc = ts->inner->ops->probe_write(ts->inner);
+    op_end(ts, CHIME_METRICS_OP_probe_write, t0);
+    return rc;
+}
+
 static void passed_set_wake(struct chime_store *store, chime_store_wake_fn fn, void *ctx)
 {
     struct chime_store *inner = ts_of(store)->inner;
@@ -227,7 +236,7 @@ static size_t passed_names(const struct chime_store *store, const char **names, 
 /* Every operation must be handled below, or the wrapped store silently loses it (a
  * new optional op would read as absent): a new member of struct chime_store_ops
  * changes the size and stops the build here until ops_fill handles it. */
-#define STORE_OPS_MEMBERS 23 /* name + 22 operations */
+#define STORE_OPS_MEMBERS 24 /* name + 23 operations */
 _Static_assert(sizeof(struct chime_store_ops) == STORE_OPS_MEMBERS * sizeof(void *),
                "struct chime_store_ops changed: time or pass the new operation in ops_fill");
 
@@ -254,6 +263,7 @@ static void ops_fill(struct chime_store_ops *ops, const struct chime_store_ops *
         .prune_runs = in->prune_runs ? timed_prune_runs : NULL,
         .set_wake = in->set_wake ? passed_set_wake : NULL,
         .healthy = in->healthy ? passed_healthy : NULL,
+        .probe_write = in->probe_write ? timed_probe_write : NULL,
         .list_nodes = in->list_nodes ? timed_list_nodes : NULL,
         .count_by_state = in->count_by_state ? timed_count_by_state : NULL,
         .stats = in->stats ? passed_stats : NULL,

@@ -81,7 +81,9 @@ struct chime_sched_stats {
     uint64_t missed;
     uint64_t skipped;
     int store_error; /* 0, or the error of the last failed store write of the loop
-                      * or an add (until one succeeds again): CHIME_ESTORE, ... */
+                      * or an add: CHIME_ESTORE, ...; cleared by the next write that
+                      * succeeds (a claim, an add, or the loop's probe_write, tried
+                      * within max_wait_ms while it is set) */
 };
 
 struct chime_sched;

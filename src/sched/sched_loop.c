@@ -135,6 +135,18 @@ static chime_utime retry_due(struct chime_sched *sched, int rc, int64_t *backoff
     return chime_clock_now(sched->clock) + *backoff_us;
 }
 
+/* The claims' outcome, or while a store write has failed (an API write or an
+ * earlier claim) and this pass wrote nothing that proves the store healed, the
+ * store's write probe's: readiness stays false until writes work again. */
+static int run_due_or_probe(struct chime_sched *sched)
+{
+    size_t n = 0;
+    int rc = chime_sched_run_due(sched, &n);
+    if (rc == 0 && n == 0 && atomic_load(&sched->store_error) && sched->store->ops->probe_write)
+        rc = sched->store->ops->probe_write(sched->store);
+    return rc;
+}
+
 void *chime__sched_loop_main(void *arg)
 {
     struct chime_sched *sched = arg;
@@ -143,7 +155,7 @@ void *chime__sched_loop_main(void *arg)
      * default); the loop's wake-ups are the runs' start times, so ask for 1 us. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     for (;;) {
-        chime_utime retry = retry_due(sched, chime_sched_run_due(sched, NULL), &backoff_us);
+        chime_utime retry = retry_due(sched, run_due_or_probe(sched), &backoff_us);
         chime_utime due = retry != INT64_MAX ? retry : next_due_or_max(sched);
         pthread_mutex_lock(&sched->mu);
         if (!sched->stopping && !sched->wake_pending)

@@ -156,6 +156,11 @@ struct chime_store_ops {
     /* Optional: false with *detail (static or store-owned text) while the store
      * cannot serve (database unreachable). */
     bool (*healthy)(struct chime_store *store, const char **detail);
+    /* Optional: a small write that fails while the store's writes fail (disk full,
+     * read-only file, locked by another process); 0 or the store's error. The
+     * scheduler loop calls it while a write has failed, so readiness follows the
+     * store back (a claim with nothing due writes nothing and proves nothing). */
+    int (*probe_write)(struct chime_store *store);
     /* Optional: the nodes sharing the store, by name. */
     int (*list_nodes)(struct chime_store *store, chime_node_visit_fn visit, void *ctx);
     /* Optional (metrics): the jobs with a next run time (scheduled) and without

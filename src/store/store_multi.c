@@ -368,6 +368,18 @@ static bool multi_healthy(struct chime_store *store, const char **detail)
     return true;
 }
 
+static int multi_probe_write(struct chime_store *store)
+{
+    struct multi_store *m = mu_of(store);
+    for (size_t i = 0; i < m->n; i++) {
+        struct chime_store *s = m->stores[i];
+        int rc = s->ops->probe_write ? s->ops->probe_write(s) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int multi_list_nodes(struct chime_store *store, chime_node_visit_fn visit, void *ctx)
 {
     struct multi_store *m = mu_of(store);
@@ -431,6 +443,7 @@ static const struct chime_store_ops multi_ops = {
     .prune_runs = multi_prune_runs,
     .set_wake = multi_set_wake,
     .healthy = multi_healthy,
+    .probe_write = multi_probe_write,
     .list_nodes = multi_list_nodes,
     .count_by_state = multi_count_by_state,
     .stats = multi_stats,

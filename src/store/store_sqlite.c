@@ -243,6 +243,20 @@ static int sqlite_next_due(struct chime_store *store, chime_utime *out)
     return e ? 0 : CHIME_ENOENT;
 }
 
+/* Rewrites the schema version row unchanged: a real commit, so it fails as the
+ * store's other writes do (SQLITE_FULL, SQLITE_READONLY, SQLITE_BUSY). */
+static int sqlite_probe_write(struct chime_store *store)
+{
+    struct sqlite_store *ss = ss_of(store);
+    chime__sqlite_lock_db(ss);
+    int rc = sqlite3_exec(ss->db, "UPDATE schema_version SET version = version", NULL, NULL, NULL) ==
+                             SQLITE_OK
+                     ? 0
+                     : store_error(ss, "probing a write");
+    pthread_mutex_unlock(&ss->lock);
+    return rc;
+}
+
 static const struct chime_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sqlite_close,
@@ -263,6 +277,7 @@ static const struct chime_store_ops sqlite_ops = {
     .next_retry = chime__sqlite_next_retry,
     .list_runs = chime__sqlite_list_runs,
     .prune_runs = chime__sqlite_prune_runs,
+    .probe_write = sqlite_probe_write,
 };
 
 /* The retry a job asks for when its run is lost, as for a failed run (attempt N of a

@@ -140,6 +140,32 @@ def _demote():
     os.setuid(65534)
 
 
+def test_locked_store_stays_not_ready_with_nothing_due(chimed_factory):
+    """A write refused while another process holds the database's write lock
+    makes /readyz 503, and it stays 503 while the lock is held even with no job
+    due (a claim with nothing due writes nothing, so it cannot prove the store
+    healed: the loop probes with a real write); 200 again within about a
+    second of the lock's release."""
+    d = chimed_factory()
+    far = {"func": "chime:noop", "trigger": "date",
+           "trigger_args": {"run_date": "2099-01-01T00:00:00+00:00"}}
+    assert d.req("POST", "/schedule/jobs", far).status == 200
+    conn = sqlite3.connect(d.db_path, isolation_level=None, timeout=10)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        refused = d.req("POST", "/schedule/jobs", far, timeout=60)  # after the 5 s busy timeout
+        assert refused.status == 503, refused
+        assert d.req("GET", "/readyz").status == 503
+        time.sleep(2.5)  # more than two of the loop's 1 s passes with nothing due
+        r = d.req("GET", "/readyz")
+        assert r.status == 503 and "job store is failing" in r.json()["detail"], r
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    assert poll(lambda: d.req("GET", "/readyz").status == 200, 10), d.log_text()
+    assert d.req("POST", "/schedule/jobs", far).status == 200
+
+
 def test_read_only_database_file(chimed_factory, tmp_path):
     """The database file (and its directory) read-only for chimed: as root,
     chimed runs as nobody on root-owned files. chimed refuses to start, exit

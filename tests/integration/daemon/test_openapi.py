@@ -441,6 +441,9 @@ def busy_answers(daemon):
     assert call(daemon, "GET", f"/schedule/jobs/{ids['delete']}").status == 200
     assert call(daemon, "GET", f"/schedule/jobs/{ids['patch']}").json()["name"] != "locked"
     assert call(daemon, "GET", f"/schedule/jobs/{ids['pause']}").json()["next_run_time"]
+    # A refused write made the daemon not ready; its loop's write probe makes it
+    # ready again within about a second of the lock's release.
+    assert poll(lambda: call(daemon, "GET", "/readyz", auth=False).status == 200, 10)
     return answers
 
 

@@ -157,6 +157,7 @@ static void test_timed_store_passes_through_and_counts(void **state)
     assert_null(store->ops->set_wake); /* absent in the memory store: absent here too */
     assert_null(store->ops->healthy);
     assert_null(store->ops->list_nodes);
+    assert_null(store->ops->probe_write);
     /* Every operation the store has is passed on (retries: the scheduler needs both). */
     assert_non_null(store->ops->claim_retries);
     assert_non_null(store->ops->next_retry);
