@@ -413,13 +413,14 @@ static int do_preview(struct jobs *j)
 
 static int print_runs(struct jobs *j, json_t *reply)
 {
-    static const char *const headers[] = { "RUN",      "JOB",      "SCHEDULED", "STATUS",
-                                           "LATENESS", "DURATION", "ERROR" };
+    static const char *const headers[CHIMECTL_RUN_COLUMNS] = {
+        "RUN", "JOB", "SCHEDULED", "ATTEMPT", "STATUS", "RESULT", "LATENESS", "DURATION", "ERROR"
+    };
     struct chimectl_table t;
     size_t i;
     json_t *run;
     (void)j;
-    chimectl_table_init(&t, headers, 7);
+    chimectl_table_init(&t, headers, CHIMECTL_RUN_COLUMNS);
     json_array_foreach (json_object_get(reply, "runs"), i, run) {
         chimectl_run_row(&t, run);
     }

@@ -40,7 +40,9 @@ void chimectl_table_release(struct chimectl_table *t);
 
 /* The row of `jobs list` for one job object (cells written into cells[5], owned by the table). */
 void chimectl_job_row(struct chimectl_table *t, const json_t *job);
-/* The row of `jobs runs` for one run object. */
+/* The row of `jobs runs` for one run object: RUN JOB SCHEDULED ATTEMPT STATUS RESULT
+ * LATENESS DURATION ERROR. */
+#define CHIMECTL_RUN_COLUMNS 9
 void chimectl_run_row(struct chimectl_table *t, const json_t *run);
 /* Prints an object's members as aligned "key: value" lines. */
 void chimectl_print_fields(const json_t *obj);

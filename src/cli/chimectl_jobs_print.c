@@ -229,19 +229,36 @@ static char *error_text(const json_t *v)
     return text;
 }
 
+/* What the target answered: "exit 3" (chime:exec), "HTTP 503" (chime:http); NULL. */
+static char *result_text(const json_t *run)
+{
+    char buf[40];
+    const json_t *exit_code = json_object_get(run, "exit_code");
+    const json_t *http_status = json_object_get(run, "http_status");
+    if (json_is_integer(exit_code))
+        snprintf(buf, sizeof(buf), "exit %lld", (long long)json_integer_value(exit_code));
+    else if (json_is_integer(http_status))
+        snprintf(buf, sizeof(buf), "HTTP %lld", (long long)json_integer_value(http_status));
+    else
+        return NULL;
+    return chime__strdup(buf);
+}
+
 void chimectl_run_row(struct chimectl_table *t, const json_t *run)
 {
-    char *cells[7] = {
+    char *cells[CHIMECTL_RUN_COLUMNS] = {
         value_text(json_object_get(run, "id")),
         value_text(json_object_get(run, "job_id")),
         value_text(json_object_get(run, "scheduled_time")),
+        value_text(json_object_get(run, "attempt")),
         value_text(json_object_get(run, "status")),
+        result_text(run),
         ms_text(json_object_get(run, "lateness_ms")),
         ms_text(json_object_get(run, "duration_ms")),
         error_text(json_object_get(run, "error")),
     };
     chimectl_table_add(t, (const char *const *)cells);
-    for (size_t i = 0; i < 7; i++)
+    for (size_t i = 0; i < CHIMECTL_RUN_COLUMNS; i++)
         chime__free(cells[i]);
 }
 

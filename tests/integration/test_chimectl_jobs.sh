@@ -171,8 +171,8 @@ done
 json_check "runs --json lists both runs" \
     'sorted(r["job_id"] for r in d["runs"]) == ["job-a", "job-c"] and "next_cursor" in d'
 ctl jobs runs
-expect "runs table" 0 '^RUN +JOB +SCHEDULED +STATUS +LATENESS +DURATION +ERROR$'
-grep -Eq '^[0-9]+ +job-c +[0-9]{4}-.* +planned failure$' <<<"$out"
+expect "runs table" 0 '^RUN +JOB +SCHEDULED +ATTEMPT +STATUS +RESULT +LATENESS +DURATION +ERROR$'
+grep -Eq '^[0-9]+ +job-c +[0-9]{4}-[^ ]+ +1 +failed +- +.* +planned failure$' <<<"$out"
 ok "runs table shows the failed run's error" $?
 ctl jobs runs job-a
 expect "runs of one job" 0 '^[0-9]+ +job-a '
@@ -284,6 +284,23 @@ CHIME_API_TOKEN=s3cret-token ctl --url "$url" jobs add --func chime:noop --trigg
 expect "token from the environment: add" 0 '^id: +sec-1$'
 CHIME_API_TOKEN=s3cret-token ctl --url "$url" jobs list
 expect "token from the environment: list" 0 '^sec-1 +secure '
+
+# --- RESULT and ATTEMPT columns: a command that exits 3, retried once ---------------------------
+start_chimed exec CHIME_ALLOW_EXEC=1
+ctl --url "$url" jobs add --body '{"func": "chime:exec", "trigger": "interval", "id": "exit3",
+    "trigger_args": {"hours": 1}, "retries": 1, "retry_backoff": 0,
+    "kwargs": {"argv": ["/bin/sh", "-c", "exit 3"]}}'
+expect "add a chime:exec job with one retry" 0 '^id: +exit3$'
+ctl --url "$url" jobs run exit3
+expect "run it now" 0 'started'
+for _ in $(seq 50); do
+    ctl --url "$url" jobs runs
+    [ "$(grep -Ec ' exit 3 ' <<<"$out")" -ge 2 ] && break
+    sleep 0.1
+done
+grep -Eq '^[0-9]+ +exit3 +[^ ]+ +1 +failed +exit 3 ' <<<"$out" &&
+    grep -Eq '^[0-9]+ +exit3 +[^ ]+ +2 +failed +exit 3 ' <<<"$out"
+ok "runs table: attempts 1 and 2 with RESULT exit 3" $?
 
 # --- server down, no answer -----------------------------------------------------------------------
 for pid in "${pids[@]}"; do
