@@ -413,9 +413,9 @@ static int do_preview(struct jobs *j)
 
 static int print_runs(struct jobs *j, json_t *reply)
 {
-    static const char *const headers[CHIMECTL_RUN_COLUMNS] = {
-        "RUN", "JOB", "SCHEDULED", "ATTEMPT", "STATUS", "RESULT", "LATENESS", "DURATION", "ERROR"
-    };
+    static const char *const headers[CHIMECTL_RUN_COLUMNS] = { "RUN",      "JOB",      "SCHEDULED",
+                                                               "ATTEMPT",  "STATUS",   "RESULT",
+                                                               "LATENESS", "DURATION", "ERROR" };
     struct chimectl_table t;
     size_t i;
     json_t *run;
