@@ -40,14 +40,31 @@ int chime__retry_list_add(struct chime__retry_list *list, const struct chime__re
     return 0;
 }
 
-chime_utime chime__retry_list_first_due(const struct chime__retry_list *list)
+/* A waiting fire of a paused job waits on: nothing of a paused job starts. */
+static bool job_paused(struct chime__index *idx, const char *job_id)
 {
-    return list->n ? list->items[0].due : CHIME_UTIME_NONE;
+    const struct chime__index_entry *e = chime__index_find(idx, job_id);
+    return e && e->paused;
 }
 
-void chime__retry_list_pop(struct chime__retry_list *list, struct chime__retry *out)
+size_t chime__retry_list_due(const struct chime__retry_list *list, struct chime__index *idx,
+                             chime_utime now, size_t start)
 {
-    chime__retry_list_take(list, 0, out);
+    for (size_t i = start; i < list->n && list->items[i].due <= now; i++) {
+        if (!job_paused(idx, list->items[i].job_id))
+            return i;
+    }
+    return list->n;
+}
+
+chime_utime chime__retry_list_next_due(const struct chime__retry_list *list,
+                                       struct chime__index *idx)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        if (!job_paused(idx, list->items[i].job_id))
+            return list->items[i].due;
+    }
+    return CHIME_UTIME_NONE;
 }
 
 void chime__retry_list_take(struct chime__retry_list *list, size_t i, struct chime__retry *out)
@@ -159,13 +176,16 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
 }
 
 /* When queued fire q can be claimed: its due time (now) when the job is gone or
- * has a free instance, else once it is past the grace. */
+ * has a free instance, else once it is past the grace; never while the job is
+ * paused (it waits for the resume, then the grace decides). */
 static chime_utime queued_due(const struct chime__retry *q, struct chime__index *idx,
                               const struct chime_job_defaults *defaults)
 {
     struct chime__index_entry *e = chime__index_find(idx, q->job_id);
     if (!e)
         return q->due;
+    if (e->paused)
+        return CHIME_UTIME_NONE;
     struct chime_job view;
     chime__index_entry_view(e, &view);
     if (e->n_running < chime_job_max_instances(&view, defaults))

@@ -25,10 +25,16 @@ struct chime__retry_list {
 void chime__retry_list_release(struct chime__retry_list *list);
 /** Adds a copy (job_id copied). 0 or CHIME_ENOMEM (nothing changed). */
 int chime__retry_list_add(struct chime__retry_list *list, const struct chime__retry *retry);
-/** The earliest due time, or CHIME_UTIME_NONE when empty. */
-chime_utime chime__retry_list_first_due(const struct chime__retry_list *list);
-/** Removes the first retry into *out (the caller frees out->job_id). */
-void chime__retry_list_pop(struct chime__retry_list *list, struct chime__retry *out);
+/**
+ * The index of the first retry of list, from start, due by now whose job is
+ * not paused (a paused job's retries wait for the resume; a removed job's are
+ * returned, to be dropped); list->n when none.
+ */
+size_t chime__retry_list_due(const struct chime__retry_list *list, struct chime__index *idx,
+                             chime_utime now, size_t start);
+/** The earliest due time of a retry whose job is not paused, or CHIME_UTIME_NONE. */
+chime_utime chime__retry_list_next_due(const struct chime__retry_list *list,
+                                       struct chime__index *idx);
 /** Drops every retry of a job (it was removed). */
 void chime__retry_list_drop_job(struct chime__retry_list *list, const char *job_id);
 
@@ -84,7 +90,7 @@ void chime__retry_list_take(struct chime__retry_list *list, size_t i, struct chi
 /**
  * The index of the first queued fire of queue, from start, that can be
  * claimed by now: its job is gone (to drop), has a free instance, or the fire
- * is past the grace; queue->n when none.
+ * is past the grace (never while the job is paused); queue->n when none.
  */
 size_t chime__queue_ready(const struct chime__retry_list *queue, struct chime__index *idx,
                           const struct chime_job_defaults *defaults, chime_utime now, size_t start);

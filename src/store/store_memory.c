@@ -466,10 +466,11 @@ static int memory_claim_retries(struct chime_store *store, const struct chime_cl
     int rc = 0;
     size_t n = 0;
     pthread_mutex_lock(&ms->lock);
-    while (rc == 0 && (!req->limit || n < req->limit) && ms->retries.n &&
-           chime__retry_list_first_due(&ms->retries) <= req->now) {
+    size_t i = 0;
+    while (rc == 0 && (!req->limit || n < req->limit) &&
+           (i = chime__retry_list_due(&ms->retries, &ms->idx, req->now, i)) < ms->retries.n) {
         struct chime__retry retry;
-        chime__retry_list_pop(&ms->retries, &retry);
+        chime__retry_list_take(&ms->retries, i, &retry);
         struct chime__index_entry *e = chime__index_find(&ms->idx, retry.job_id);
         if (e) {
             struct chime_job view;
@@ -493,7 +494,7 @@ static int memory_next_retry(struct chime_store *store, chime_utime *out)
 {
     struct memory_store *ms = ms_of(store);
     pthread_mutex_lock(&ms->lock);
-    *out = chime__retry_list_first_due(&ms->retries);
+    *out = chime__retry_list_next_due(&ms->retries, &ms->idx);
     chime_utime queued = chime__queue_next_due(&ms->queued, &ms->idx, &ms->defaults);
     if (queued != CHIME_UTIME_NONE && (*out == CHIME_UTIME_NONE || queued < *out))
         *out = queued;

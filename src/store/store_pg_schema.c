@@ -235,10 +235,19 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
     /* $1: the caller's now (us) or NULL for the database clock; $2: the limit; $3: the
      * default max_instances. The due retries are deleted and returned with their job (a
      * retry of a removed job just goes); so are the queued fires (attempt 1) past their
-     * grace or whose job has a free instance, the oldest of each job. */
-    [PG_CLAIM_RETRIES] = "WITH r AS (DELETE FROM retries WHERE (job_id, scheduled_time, attempt)"
+     * grace or whose job has a free instance, the oldest of each job. A paused job's
+     * retries and queued fires wait. The jobs of the claimed retries are locked first
+     * (l: FOR UPDATE SKIP LOCKED, as a claim of their scheduled fires locks them), so a
+     * retry is not claimed while another node claims the same job's fire. */
+    [PG_CLAIM_RETRIES] = "WITH l AS (SELECT j.id FROM jobs j WHERE NOT j.paused AND j.id IN"
+                         " (SELECT q.job_id FROM retries q"
+                         " WHERE q.due_at <= coalesce(chime_ts($1::bigint), now()))"
+                         " FOR UPDATE OF j SKIP LOCKED),"
+                         " r AS (DELETE FROM retries WHERE (job_id, scheduled_time, attempt)"
                          " IN (SELECT job_id, scheduled_time, attempt FROM retries q"
                          " WHERE q.due_at <= coalesce(chime_ts($1::bigint), now())"
+                         " AND (q.job_id IN (SELECT id FROM l)"
+                         " OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.id = q.job_id))"
                          " AND (q.attempt > 1"
                          " OR q.expires_at <= coalesce(chime_ts($1::bigint), now())"
                          " OR (q.scheduled_time = (SELECT min(o.scheduled_time) FROM retries o"
@@ -264,10 +273,12 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
     [PG_REPLACED_RUNS] = "SELECT job_id, chime_us(replaced_by) FROM runs WHERE node = $1"
                          " AND status = 'running' AND replaced_by IS NOT NULL",
     /* $1: the default max_instances. A queued fire counts from its due time when its
-     * job has a free instance, else from its expiry (a finish wakes the nodes). */
+     * job has a free instance, else from its expiry (a finish wakes the nodes); a
+     * paused job's retries and queued fires do not count (a resume wakes the nodes). */
     [PG_NEXT_RETRY] = "SELECT chime_us(min(CASE WHEN q.attempt > 1 OR " QUEUED_ROOM_P1
                       " THEN q.due_at ELSE q.expires_at + interval '1 microsecond' END))"
-                      " FROM retries q",
+                      " FROM retries q WHERE NOT EXISTS (SELECT 1 FROM jobs p"
+                      " WHERE p.id = q.job_id AND p.paused)",
 };
 
 static int schema_version(struct pg_store *ps, PGconn *conn, int *out)

@@ -139,16 +139,16 @@ static size_t take_queued(struct sqlite_store *ss, const struct chime_claim_requ
     return n;
 }
 
-/* Takes the due retries off the list (at most limit). */
+/* Takes the due retries off the list (at most limit; a paused job's wait). */
 static size_t take_due(struct sqlite_store *ss, const struct chime_claim_request *req,
                        struct chime__retry **out)
 {
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, i = 0;
     *out = NULL;
-    while (ss->retries.n && chime__retry_list_first_due(&ss->retries) <= req->now &&
-           (!req->limit || n < req->limit) &&
+    while ((!req->limit || n < req->limit) &&
+           (i = chime__retry_list_due(&ss->retries, &ss->idx, req->now, i)) < ss->retries.n &&
            chime__grow((void **)out, &cap, n + 1, sizeof(**out)) == 0)
-        chime__retry_list_pop(&ss->retries, &(*out)[n++]);
+        chime__retry_list_take(&ss->retries, i, &(*out)[n++]);
     return take_queued(ss, req, out, n, &cap);
 }
 
@@ -211,7 +211,7 @@ int chime__sqlite_next_retry(struct chime_store *store, chime_utime *out)
 {
     struct sqlite_store *ss = (struct sqlite_store *)store;
     pthread_mutex_lock(&ss->lock);
-    *out = chime__retry_list_first_due(&ss->retries);
+    *out = chime__retry_list_next_due(&ss->retries, &ss->idx);
     chime_utime queued = chime__queue_next_due(&ss->queued, &ss->idx, &ss->defaults);
     if (queued != CHIME_UTIME_NONE && (*out == CHIME_UTIME_NONE || queued < *out))
         *out = queued;

@@ -499,6 +499,75 @@ static void test_store_queue_waits_for_a_free_instance(void **state)
     runs_release(&r);
 }
 
+/* Pauses (paused) or resumes (next run at next) job id of interval_s with overlap. */
+static void set_paused(struct fixture *f, const char *id, int overlap, bool paused,
+                       chime_utime next)
+{
+    struct chime_job job;
+    make_job(&job, id, 10);
+    job.policy.overlap = overlap;
+    job.paused = paused;
+    job.next_run = paused ? CHIME_UTIME_NONE : next;
+    assert_int_equal(f->store->ops->update_job(f->store, &job), 0);
+    chime_job_release(&job);
+}
+
+static const struct chime_run *run_of(const struct chime_claim_batch *b, const char *job_id)
+{
+    for (size_t i = 0; i < b->n_claims; i++) {
+        if (strcmp(b->claims[i].run.job_id, job_id) == 0)
+            return &b->claims[i].run;
+    }
+    fail_msg("no claim of %s", job_id);
+    return NULL;
+}
+
+/* Nothing of a paused job starts: its waiting retry and queued fire wait (across a
+ * reopen) and are claimed after the resume. */
+static void test_store_paused_job_retries_and_queue_wait(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "r", 10);
+    add_queue_job(f, "q", 1);
+    struct chime_claim_batch b1, b2, rb;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b1), 0);
+    assert_int_equal(b1.n_claims, 2);
+    assert_int_equal(claim(f, T0 + 20 * SEC, 0, &b2), 0); /* r skipped, q's fire queued */
+    assert_int_equal(b2.n_claims, 1);
+    assert_int_equal(run_of(&b2, "r")->status, CHIME_RUN_SKIPPED);
+    chime_claim_batch_release(&b2);
+    fail_with_retry(f, run_of(&b1, "r"), T0 + 21 * SEC, T0 + 25 * SEC);
+    finish_ok(f, run_of(&b1, "q"), T0 + 21 * SEC);
+    chime_claim_batch_release(&b1);
+    set_paused(f, "r", CHIME_OVERLAP_SKIP, true, 0);
+    set_paused(f, "q", CHIME_OVERLAP_QUEUE, true, 0);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+    assert_int_equal(claim_retries(f, T0 + 26 * SEC, &rb), 0);
+    assert_int_equal(rb.n_claims, 0);
+    chime_claim_batch_release(&rb);
+    if (f->sqlite || f->pg) {
+        reopen(f);
+        assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+        assert_int_equal(claim_retries(f, T0 + 27 * SEC, &rb), 0);
+        assert_int_equal(rb.n_claims, 0);
+        chime_claim_batch_release(&rb);
+    }
+    set_paused(f, "r", CHIME_OVERLAP_SKIP, false, T0 + 40 * SEC);
+    set_paused(f, "q", CHIME_OVERLAP_QUEUE, false, T0 + 40 * SEC);
+    assert_int_equal(next_retry(f), T0 + 20 * SEC); /* q's queued fire, then r's retry */
+    assert_int_equal(claim_retries(f, T0 + 28 * SEC, &rb), 0);
+    assert_int_equal(rb.n_claims, 2);
+    const struct chime_run *q = run_of(&rb, "q"), *r = run_of(&rb, "r");
+    assert_int_equal(q->status, CHIME_RUN_RUNNING);
+    assert_int_equal(q->scheduled, T0 + 20 * SEC);
+    assert_int_equal(q->attempt, 1);
+    assert_int_equal(r->status, CHIME_RUN_RUNNING);
+    assert_int_equal(r->scheduled, T0 + 10 * SEC);
+    assert_int_equal(r->attempt, 2);
+    chime_claim_batch_release(&rb);
+    assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
+}
+
 /* Without coalesce every fire waits; a fire past the misfire grace is recorded missed. */
 static void test_store_queue_unbounded_fires_expire(void **state)
 {
@@ -1307,6 +1376,7 @@ int main(void)
         BOTH(test_store_retry_claimed_when_due),
         BOTH(test_store_retry_skipped_or_missed),
         BOTH(test_store_queue_waits_for_a_free_instance),
+        BOTH(test_store_paused_job_retries_and_queue_wait),
         BOTH(test_store_queue_unbounded_fires_expire),
         cmocka_unit_test_setup_teardown(test_pg_replace_reaches_the_node_running_it, setup_pg,
                                         teardown),
