@@ -65,6 +65,13 @@ static int upsert_node(struct pg_store *ps, PGconn *conn)
                      3, params, NULL);
 }
 
+/* Wakes every node (NOTIFY '0': due now) once when a run of rows (job_id) freed an
+ * instance of a job whose fires wait in the queue. */
+#define QUEUED_WAKE(rows)                                                             \
+    "(SELECT count(pg_notify('" CHIME__PG_CHANNEL "', '0')) FROM (SELECT 1 FROM " rows \
+    " WHERE EXISTS (SELECT 1 FROM retries q WHERE q.job_id = " rows ".job_id"        \
+    " AND q.attempt = 1) LIMIT 1) AS one)"
+
 /* The defaults LOST_RETRIED writes as SQL text. */
 _Static_assert(CHIME_RETRY_BACKOFF_DEFAULT_S == 10, "LOST_RETRIED: retry_backoff default");
 _Static_assert(CHIME_RETRY_DELAY_MAX_S == 86400, "LOST_RETRIED: the retry delay's cap");
@@ -74,8 +81,10 @@ _Static_assert(CHIME_RETRY_DELAY_MAX_S == 86400, "LOST_RETRIED: the retry delay'
  * for: a lost attempt N of a job with retries >= N gets attempt N + 1 in the
  * retries table, due after retry_backoff * 2^(N-1) s (at most a day) plus up to
  * retry_jitter s, as a failed run's retry (chime_job_retry_delay_us), announced to
- * every node. The options live in the job's spec (absent = the defaults). One row
- * per run marked lost: its id.
+ * every node. The options live in the job's spec (absent = the defaults). A lost
+ * run of a job with queued fires (overlap queue/replace) frees an instance: that
+ * is announced too, so a queued fire starts at once on any node. One row per run
+ * marked lost: its id.
  */
 #define LOST_RETRIED(update)                                                                  \
     "WITH l AS (" update " RETURNING r.id, r.job_id, r.scheduled_time, r.attempt, r.cause),"  \
@@ -88,8 +97,7 @@ _Static_assert(CHIME_RETRY_DELAY_MAX_S == 86400, "LOST_RETRIED: the retry delay'
     " WHERE coalesce((j.spec->>'retries')::integer, 0) >= l.attempt"                          \
     " ON CONFLICT DO NOTHING RETURNING due_at)"                                               \
     " SELECT l.id, (SELECT count(pg_notify('" CHIME__PG_CHANNEL "', chime_us(due_at)::text))" \
-    " FROM w)"                                                                                \
-    " FROM l"
+    " FROM w), " QUEUED_WAKE("l") " FROM l"
 
 int chime__pg_node_register(struct pg_store *ps, PGconn *conn, struct chime_diag *diag)
 {
@@ -170,9 +178,10 @@ static void settle_orphans(struct pg_store *ps, PGconn *conn)
         const char *params[] = { chime__pg_i64(tokens[i], tok) };
         PGresult *res = NULL;
         if (exec_node(ps, conn,
-                      "UPDATE runs SET status = 'lost', finished_at = now(), error ="
+                      "WITH l AS (UPDATE runs SET status = 'lost', finished_at = now(), error ="
                       " 'the claim''s commit went unanswered (connection lost): not run'"
-                      " WHERE status = 'running' AND claim = $1::bigint RETURNING id",
+                      " WHERE status = 'running' AND claim = $1::bigint RETURNING id, job_id)"
+                      " SELECT l.id, " QUEUED_WAKE("l") " FROM l",
                       1, params, &res) == 0)
             atomic_fetch_add_explicit(&ps->n_runs_lost, (uint64_t)PQntuples(res),
                                       memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -641,6 +642,69 @@ static void test_pg_replace_reaches_the_node_running_it(void **state)
     assert_int_equal(b.claims[0].run.scheduled, T0 + 20 * SEC);
     chime_claim_batch_release(&b);
     chime_store_close(other);
+}
+
+/* The earliest due time a store's wake-up was called with (its LISTEN thread). */
+struct wake_record {
+    pthread_mutex_t mu;
+    chime_utime earliest;
+};
+
+static void record_wake(void *ctx, chime_utime due)
+{
+    struct wake_record *w = ctx;
+    pthread_mutex_lock(&w->mu);
+    if (due < w->earliest)
+        w->earliest = due;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static chime_utime wake_earliest(struct wake_record *w)
+{
+    pthread_mutex_lock(&w->mu);
+    chime_utime t = w->earliest;
+    pthread_mutex_unlock(&w->mu);
+    return t;
+}
+
+/* A run found lost (its node restarted) frees an instance of a job with a queued fire:
+ * every node is told at once (NOTIFY, due now), not at its next check. */
+static void test_pg_lost_run_wakes_nodes_for_queued_fires(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_store *watcher = NULL, *restarted = NULL;
+    struct chime_diag d;
+    struct chime_store_options opts = { .node = "watcher" };
+    assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &watcher, &d), 0);
+    struct wake_record w = { PTHREAD_MUTEX_INITIALIZER, INT64_MAX };
+    watcher->ops->set_wake(watcher, record_wake, &w);
+    add_queue_job(f, "q", 1);
+    struct chime_claim_batch b1, b2;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b1), 0); /* runs on node-a */
+    assert_int_equal(b1.n_claims, 1);
+    assert_int_equal(claim(f, T0 + 20 * SEC, 0, &b2), 0); /* queued */
+    assert_int_equal(b2.n_claims, 0);
+    chime_claim_batch_release(&b1);
+    chime_claim_batch_release(&b2);
+    usleep(300000); /* the add's NOTIFY is in */
+    pthread_mutex_lock(&w.mu);
+    w.earliest = INT64_MAX;
+    pthread_mutex_unlock(&w.mu);
+    opts.node = "node-a"; /* node-a comes back: its running run is lost */
+    assert_int_equal(chime_store_open_opts(f->url, &f->defaults, &opts, &restarted, &d), 0);
+    for (int i = 0; i < 250 && wake_earliest(&w) > 0; i++)
+        usleep(20000);
+    assert_true(wake_earliest(&w) <= 0);
+    struct chime_claim_request req = { T0 + 21 * SEC, 0, "watcher", false };
+    struct chime_claim_batch rb = { 0 };
+    assert_int_equal(watcher->ops->claim_retries(watcher, &req, &rb), 0);
+    assert_int_equal(rb.n_claims, 1);
+    assert_int_equal(rb.claims[0].run.status, CHIME_RUN_RUNNING);
+    assert_int_equal(rb.claims[0].run.scheduled, T0 + 20 * SEC);
+    chime_claim_batch_release(&rb);
+    watcher->ops->set_wake(watcher, NULL, NULL);
+    chime_store_close(restarted);
+    chime_store_close(watcher);
 }
 
 /* Two nodes on one database: each due retry is claimed by exactly one of them. */
@@ -1379,6 +1443,8 @@ int main(void)
         BOTH(test_store_paused_job_retries_and_queue_wait),
         BOTH(test_store_queue_unbounded_fires_expire),
         cmocka_unit_test_setup_teardown(test_pg_replace_reaches_the_node_running_it, setup_pg,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pg_lost_run_wakes_nodes_for_queued_fires, setup_pg,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pg_retry_claimed_once_across_nodes, setup_pg,
                                         teardown),
