@@ -67,9 +67,9 @@ static int upsert_node(struct pg_store *ps, PGconn *conn)
 
 /* Wakes every node (NOTIFY '0': due now) once when a run of rows (job_id) freed an
  * instance of a job whose fires wait in the queue. */
-#define QUEUED_WAKE(rows)                                                             \
+#define QUEUED_WAKE(rows)                                                              \
     "(SELECT count(pg_notify('" CHIME__PG_CHANNEL "', '0')) FROM (SELECT 1 FROM " rows \
-    " WHERE EXISTS (SELECT 1 FROM retries q WHERE q.job_id = " rows ".job_id"        \
+    " WHERE EXISTS (SELECT 1 FROM retries q WHERE q.job_id = " rows ".job_id"          \
     " AND q.attempt = 1) LIMIT 1) AS one)"
 
 /* The defaults LOST_RETRIED writes as SQL text. */

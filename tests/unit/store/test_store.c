@@ -4,6 +4,7 @@
  * what persists (restart, lost runs, broken jobs, migrations, readable
  * columns), URL handling, and allocation-failure paths of the memory store.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
