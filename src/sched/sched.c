@@ -185,6 +185,7 @@ void chime_sched_stats(struct chime_sched *sched, struct chime_sched_stats *out)
         .started = atomic_load(&sched->n_started),
         .succeeded = atomic_load(&sched->n_succeeded),
         .failed = atomic_load(&sched->n_failed),
+        .cancelled = atomic_load(&sched->n_cancelled),
         .missed = atomic_load(&sched->n_missed),
         .skipped = atomic_load(&sched->n_skipped),
         .store_error = atomic_load(&sched->store_error),

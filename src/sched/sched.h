@@ -77,7 +77,8 @@ struct chime_sched_stats {
     size_t workers;   /* threads in the worker pool */
     uint64_t started; /* runs started since new */
     uint64_t succeeded;
-    uint64_t failed;
+    uint64_t failed;    /* failed or timed out */
+    uint64_t cancelled; /* stopped by overlap replace (not failed) */
     uint64_t missed;
     uint64_t skipped;
     int store_error; /* 0, or the error of the last failed store write of the loop

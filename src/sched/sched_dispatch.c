@@ -150,9 +150,10 @@ static void announce_final(struct chime_sched *sched, struct chime__sched_item *
     } else if (run->status == CHIME_RUN_MISSED) {
         kind = CHIME_EVENT_RUN_MISSED;
         atomic_fetch_add(&sched->n_missed, 1);
-    } else {
+    } else { /* the event of a cancelled run is RUN_FAILED too; its run says cancelled */
         kind = CHIME_EVENT_RUN_FAILED;
-        atomic_fetch_add(&sched->n_failed, 1);
+        atomic_fetch_add(
+                run->status == CHIME_RUN_CANCELLED ? &sched->n_cancelled : &sched->n_failed, 1);
     }
     chime__sched_emit(sched, kind, item->claim.job.id, &item->claim.job, run, duration_us);
 }

@@ -95,6 +95,7 @@ struct chime_sched {
     atomic_uint_fast64_t n_started;
     atomic_uint_fast64_t n_succeeded;
     atomic_uint_fast64_t n_failed;
+    atomic_uint_fast64_t n_cancelled;
     atomic_uint_fast64_t n_missed;
     atomic_uint_fast64_t n_skipped;
     atomic_int store_error; /* see chime_sched_stats */

@@ -477,6 +477,11 @@ static void test_sched_replace_cancels_the_running_run(void **state)
     assert_int_equal(r.scheduled[1], T0 + 20 * SEC);
     assert_int_equal(rec_count(&f->rec, CHIME_EVENT_RUN_SKIPPED), 0);
     assert_true(rec_has_error(&f->rec, "replaced by the run of 2026-01-01T00:00:20"));
+    struct chime_sched_stats st;
+    chime_sched_stats(f->sched, &st);
+    assert_int_equal(st.cancelled, 1); /* not counted failed */
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.succeeded, 1);
 }
 
 static void test_sched_pause_stops_fires_resume_restarts(void **state)
