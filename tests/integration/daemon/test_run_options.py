@@ -173,7 +173,6 @@ def test_overlap_replace_cancels_the_running_command(chimed_factory, tmp_path):
     job_id = add(d, body)
     got = poll(lambda: [run for run in runs_of(d, job_id) if run["status"] == "cancelled"], 20)
     assert got, d.log_text()
-    assert d.req("POST", f"/schedule/jobs/{job_id}/pause").status == 200
     cancelled = got[-1]
     assert cancelled["error"].startswith("replaced by the run of "), cancelled
     assert "SIGKILL" in cancelled["error"], cancelled
@@ -183,6 +182,8 @@ def test_overlap_replace_cancels_the_running_command(chimed_factory, tmp_path):
     newer = poll(lambda: [run for run in runs_of(d, job_id)
                           if run["scheduled_time"] > cancelled["scheduled_time"]
                           and run["started_at"]], 10)
+    # paused only now: a paused job's queued (replacing) fire would wait for the resume
+    assert d.req("POST", f"/schedule/jobs/{job_id}/pause").status == 200
     runs = runs_of(d, job_id)
     assert newer, runs
     assert not [run for run in runs if run["status"] == "skipped"], runs
