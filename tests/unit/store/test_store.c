@@ -707,6 +707,42 @@ static void test_pg_lost_run_wakes_nodes_for_queued_fires(void **state)
     chime_store_close(watcher);
 }
 
+/* Runs sql on conn, which must answer with status want. */
+static void pg_exec_ok(PGconn *conn, const char *sql, ExecStatusType want)
+{
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != want)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+/* A due retry waits while another transaction holds its job's row (as a claim of the
+ * job's scheduled fire on another node does), and is claimed once the row is free. */
+static void test_pg_retry_claim_skips_a_locked_job(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "r", 10);
+    struct chime_claim_batch b;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b), 0);
+    fail_with_retry(f, &b.claims[0].run, T0 + 11 * SEC, T0 + 12 * SEC);
+    chime_claim_batch_release(&b);
+    PGconn *other = PQconnectdb(f->url);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    pg_exec_ok(other, "BEGIN", PGRES_COMMAND_OK);
+    pg_exec_ok(other, "SELECT 1 FROM jobs WHERE id = 'r' FOR UPDATE", PGRES_TUPLES_OK);
+    int rc = claim_retries(f, T0 + 12 * SEC, &b);
+    size_t n_while_locked = b.n_claims;
+    chime_claim_batch_release(&b);
+    pg_exec_ok(other, "COMMIT", PGRES_COMMAND_OK); /* before any assert: teardown drops */
+    PQfinish(other);
+    assert_int_equal(rc, 0);
+    assert_int_equal(n_while_locked, 0); /* the job's row was busy: the retry waited */
+    assert_int_equal(claim_retries(f, T0 + 12 * SEC, &b), 0);
+    assert_int_equal(b.n_claims, 1);
+    assert_int_equal(b.claims[0].run.attempt, 2);
+    chime_claim_batch_release(&b);
+}
+
 /* Two nodes on one database: each due retry is claimed by exactly one of them. */
 static void test_pg_retry_claimed_once_across_nodes(void **state)
 {
@@ -1443,6 +1479,8 @@ int main(void)
         BOTH(test_store_paused_job_retries_and_queue_wait),
         BOTH(test_store_queue_unbounded_fires_expire),
         cmocka_unit_test_setup_teardown(test_pg_replace_reaches_the_node_running_it, setup_pg,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pg_retry_claim_skips_a_locked_job, setup_pg,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pg_lost_run_wakes_nodes_for_queued_fires, setup_pg,
                                         teardown),
