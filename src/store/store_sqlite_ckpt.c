@@ -8,9 +8,16 @@
  * blocks the writer). Under sustained writes new frames arrive while it
  * copies, so the WAL could never be restarted and would grow without end:
  * once it is past RESTART_PAGES the checkpointer finishes the copy while
- * holding the store lock (the rest is small, the writer waits once), and
- * the next commit starts the WAL again from its beginning. Durability is
- * unchanged: commits still go to the WAL exactly as before.
+ * holding the store lock (the writer waits once), and the next commit
+ * starts the WAL again from its beginning. Nearly all of that wait was the
+ * final fsync of the database file: SQLite syncs the database only after a
+ * checkpoint that copied the whole WAL, so every page copied by the
+ * unlocked passes since the last restart was still dirty. So before taking
+ * the lock the checkpointer catches up (passes until only a few pages are
+ * left) and syncs the database file itself; the locked pass then copies and
+ * syncs only the last few pages (held ~3 ms instead of ~11 ms; bench/README.md).
+ * Durability is unchanged: commits still go to the WAL exactly as before,
+ * and an extra fsync never weakens it.
  */
 #include <string.h>
 
@@ -21,6 +28,10 @@
 #define CKPT_AT_PAGES 1000
 /* Past this many pages, finish the copy under the store lock (64 MiB of 4 KiB pages). */
 #define RESTART_PAGES 16384
+/* Before the locked pass: at most this many unlocked passes, until fewer
+ * than CATCH_UP_REST pages are left to copy. */
+#define CATCH_UP_PASSES 16
+#define CATCH_UP_REST   16
 
 /* Called by SQLite after each commit of the main connection (by a group
  * commit's leader without the store lock: the fields have their own mutex). */
@@ -41,7 +52,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int n_pages)
     return SQLITE_OK;
 }
 
-static void checkpoint(struct sqlite_store *ss, bool locked)
+/* One PASSIVE checkpoint; the number of WAL frames copied so far. */
+static int checkpoint(struct sqlite_store *ss, bool locked)
 {
     int n_log = 0, n_done = 0;
     int rc = sqlite3_wal_checkpoint_v2(ss->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log,
@@ -49,17 +61,48 @@ static void checkpoint(struct sqlite_store *ss, bool locked)
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         chime__log(CHIME_LOG_WARN, "sqlite store: checkpoint%s failed: %s",
                    locked ? " (under the lock)" : "", sqlite3_errmsg(ss->ckpt_db));
+    return n_done;
+}
+
+static int wal_pages_now(struct sqlite_store *ss)
+{
+    pthread_mutex_lock(&ss->ckpt_mu);
+    int n = ss->wal_pages;
+    pthread_mutex_unlock(&ss->ckpt_mu);
+    return n;
+}
+
+/* Unlocked passes until the writer is only a few pages ahead. */
+static void catch_up(struct sqlite_store *ss)
+{
+    for (int i = 0; i < CATCH_UP_PASSES; i++) {
+        int n_done = checkpoint(ss, false);
+        if (wal_pages_now(ss) - n_done < CATCH_UP_REST)
+            return;
+    }
+}
+
+/* fsync of the database file through the checkpointer's connection, so the
+ * locked pass's own sync finds only the pages it copied itself. */
+static void sync_db_file(struct sqlite_store *ss)
+{
+    sqlite3_file *file = NULL;
+    if (sqlite3_file_control(ss->ckpt_db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+        !file || !file->pMethods)
+        return;
+    if (file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+        chime__log(CHIME_LOG_WARN, "sqlite store: syncing the database file failed");
 }
 
 /* One pass, then the final copy under the store lock if the WAL is too long. */
 static void checkpoint_pass(struct sqlite_store *ss)
 {
     checkpoint(ss, false);
-    pthread_mutex_lock(&ss->ckpt_mu);
-    bool restart = ss->wal_pages >= RESTART_PAGES;
-    pthread_mutex_unlock(&ss->ckpt_mu);
-    if (!restart)
+    if (wal_pages_now(ss) < RESTART_PAGES)
         return;
+    catch_up(ss);
+    sync_db_file(ss);
+    catch_up(ss); /* what was written during the sync */
     chime__sqlite_lock_db(ss);
     checkpoint(ss, true); /* no writer now: copies the rest, the WAL restarts */
     pthread_mutex_unlock(&ss->lock);
