@@ -82,6 +82,30 @@ size_t chime__retry_list_count_job(const struct chime__retry_list *list, const c
     return n;
 }
 
+size_t chime__retry_list_times_of_job(const struct chime__retry_list *list, const char *job_id,
+                                      chime_utime *times, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < list->n && n < max; i++) {
+        if (strcmp(list->items[i].job_id, job_id) == 0)
+            times[n++] = list->items[i].scheduled;
+    }
+    return n;
+}
+
+void chime__retry_list_drop_one(struct chime__retry_list *list, const char *job_id,
+                                chime_utime scheduled)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        if (list->items[i].scheduled == scheduled && strcmp(list->items[i].job_id, job_id) == 0) {
+            struct chime__retry gone;
+            chime__retry_list_take(list, i, &gone);
+            chime__free(gone.job_id);
+            return;
+        }
+    }
+}
+
 size_t chime__queue_bound(const struct chime_job *job, const struct chime_job_defaults *defaults)
 {
     if (job->policy.overlap == CHIME_OVERLAP_REPLACE)
@@ -102,18 +126,21 @@ int chime__batch_add_replace(struct chime_claim_batch *batch, const char *job_id
     return 0;
 }
 
-size_t chime__plan_take_queued(const struct chime_job *job,
-                               const struct chime_job_defaults *defaults, size_t n_queued,
-                               struct chime_fire_plan *plan, chime_utime *queued)
+static bool skipped_at_max(const struct chime_fire *f)
 {
-    if (job->policy.overlap != CHIME_OVERLAP_QUEUE && job->policy.overlap != CHIME_OVERLAP_REPLACE)
-        return 0;
-    size_t bound = chime__queue_bound(job, defaults), taken = 0, kept = 0;
+    return f->status == CHIME_RUN_SKIPPED && f->reason &&
+           strcmp(f->reason, CHIME_FIRE_REASON_MAX_INST) == 0;
+}
+
+/* FIFO queue (no coalesce): the fires skipped at max_instances wait while there is room. */
+static size_t take_in_order(size_t bound, size_t n_waiting, struct chime_fire_plan *plan,
+                            chime_utime *queued)
+{
+    size_t taken = 0, kept = 0;
     for (size_t i = 0; i < plan->n_fires; i++) {
         struct chime_fire *f = &plan->fires[i];
-        bool skipped = f->status == CHIME_RUN_SKIPPED && f->reason &&
-                       strcmp(f->reason, CHIME_FIRE_REASON_MAX_INST) == 0;
-        if (skipped && n_queued + taken < bound) {
+        bool skipped = skipped_at_max(f);
+        if (skipped && n_waiting + taken < bound) {
             queued[taken++] = f->scheduled;
             continue;
         }
@@ -123,6 +150,78 @@ size_t chime__plan_take_queued(const struct chime_job *job,
     }
     plan->n_fires = kept;
     return taken;
+}
+
+/* Room in plan->fires for n more fires. 0 or CHIME_ENOMEM. */
+static int plan_reserve(struct chime_fire_plan *plan, size_t n)
+{
+    if (n == 0)
+        return 0;
+    struct chime_fire *fires =
+            chime__realloc(plan->fires, (plan->n_fires + n) * sizeof(*plan->fires));
+    if (!fires)
+        return CHIME_ENOMEM;
+    plan->fires = fires;
+    return 0;
+}
+
+/* Inserts a MISSED (coalesced) fire at t into plan (room reserved), oldest first. */
+static void plan_insert_coalesced(struct chime_fire_plan *plan, chime_utime t)
+{
+    struct chime_fire *fires = plan->fires;
+    size_t at = plan->n_fires;
+    while (at > 0 && fires[at - 1].scheduled > t)
+        at--;
+    memmove(fires + at + 1, fires + at, (plan->n_fires - at) * sizeof(*fires));
+    fires[at] = (struct chime_fire){ t, CHIME_RUN_MISSED, CHIME_FIRE_REASON_COALESCED };
+    plan->n_fires++;
+}
+
+/* Coalesced queue: the newest fire skipped at max_instances waits; the plan's older
+ * skipped fires and the fires that were waiting are folded into it (MISSED). */
+static int take_newest(const chime_utime *waiting, size_t n_waiting, struct chime_fire_plan *plan,
+                       chime_utime *queued, size_t *n_queued, size_t *n_displaced)
+{
+    size_t newest = plan->n_fires;
+    for (size_t i = 0; i < plan->n_fires; i++) {
+        if (skipped_at_max(&plan->fires[i]))
+            newest = i;
+    }
+    if (newest == plan->n_fires)
+        return 0; /* nothing waits newly: the waiting fire stays */
+    if (plan_reserve(plan, n_waiting) < 0)
+        return CHIME_ENOMEM;
+    size_t kept = 0;
+    for (size_t i = 0; i < plan->n_fires; i++) {
+        struct chime_fire f = plan->fires[i];
+        if (i == newest) {
+            queued[(*n_queued)++] = f.scheduled;
+            continue;
+        }
+        if (skipped_at_max(&f))
+            f = (struct chime_fire){ f.scheduled, CHIME_RUN_MISSED, CHIME_FIRE_REASON_COALESCED };
+        plan->fires[kept++] = f;
+    }
+    plan->n_fires = kept;
+    for (size_t k = 0; k < n_waiting; k++)
+        plan_insert_coalesced(plan, waiting[k]);
+    *n_displaced = n_waiting;
+    return 0;
+}
+
+int chime__plan_take_queued(const struct chime_job *job, const struct chime_job_defaults *defaults,
+                            const chime_utime *waiting, size_t n_waiting,
+                            struct chime_fire_plan *plan, chime_utime *queued, size_t *n_queued,
+                            size_t *n_displaced)
+{
+    *n_queued = 0;
+    *n_displaced = 0;
+    if (job->policy.overlap != CHIME_OVERLAP_QUEUE && job->policy.overlap != CHIME_OVERLAP_REPLACE)
+        return 0;
+    if (chime_job_coalesce(job, defaults))
+        return take_newest(waiting, n_waiting, plan, queued, n_queued, n_displaced);
+    *n_queued = take_in_order(chime__queue_bound(job, defaults), n_waiting, plan, queued);
+    return 0;
 }
 
 chime_utime chime__queued_expiry(const struct chime_job *job,

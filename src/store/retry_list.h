@@ -57,8 +57,9 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
  * (retries are attempt 2 and up), due at its scheduled time, until a run of
  * the job ends (then it is claimed RUNNING) or it is older than the misfire
  * grace (then it is recorded MISSED). Bounded per job: one waiting fire with
- * coalesce, CHIME_QUEUE_MAX without; a fire beyond the bound is recorded
- * SKIPPED (CHIME_FIRE_REASON_QUEUE_FULL). Overlap replace queues its fire the
+ * coalesce (the newest: a newer fire displaces it, which is then recorded
+ * MISSED, coalesced), CHIME_QUEUE_MAX without (a fire beyond the bound is
+ * recorded SKIPPED, CHIME_FIRE_REASON_QUEUE_FULL). Overlap replace queues its fire the
  * same way (bound 1) and asks the scheduler to cancel the running runs.
  */
 #define CHIME_QUEUE_MAX              100
@@ -67,21 +68,35 @@ int chime__retry_claim_prepare(struct chime_claim_batch *batch, const struct chi
 /** How many fires the job may have waiting (1 with coalesce, CHIME_QUEUE_MAX without). */
 size_t chime__queue_bound(const struct chime_job *job, const struct chime_job_defaults *defaults);
 /**
- * For a job with overlap queue: removes from plan the fires skipped at
- * max_instances that fit in the queue (n_queued are waiting already) and
- * stores their scheduled times in queued (room for plan->n_fires); the others
- * stay SKIPPED with CHIME_FIRE_REASON_QUEUE_FULL. Returns how many were taken
- * (0 for any other policy).
+ * For a job with overlap queue or replace, the fires that wait. waiting: the
+ * scheduled times of the job's fires waiting already (n_waiting, oldest
+ * first). The fires of plan skipped at max_instances that are to wait are
+ * removed from plan into queued (room for plan->n_fires; *n_queued of them).
+ * With coalesce one fire waits and it is the newest: the plan's older skipped
+ * fires become MISSED (CHIME_FIRE_REASON_COALESCED), and when a fire is newly
+ * queued every fire of waiting is displaced: added to plan as MISSED
+ * (coalesced), *n_displaced = n_waiting, and the store removes them from its
+ * queue in the claim's transaction. Without coalesce the queue keeps its
+ * order: fires wait while fewer than chime__queue_bound are waiting, the
+ * others stay SKIPPED with CHIME_FIRE_REASON_QUEUE_FULL. Nothing for any other
+ * policy. 0 or CHIME_ENOMEM (plan may have been changed: release it).
  */
-size_t chime__plan_take_queued(const struct chime_job *job,
-                               const struct chime_job_defaults *defaults, size_t n_queued,
-                               struct chime_fire_plan *plan, chime_utime *queued);
+int chime__plan_take_queued(const struct chime_job *job, const struct chime_job_defaults *defaults,
+                            const chime_utime *waiting, size_t n_waiting,
+                            struct chime_fire_plan *plan, chime_utime *queued, size_t *n_queued,
+                            size_t *n_displaced);
 /** Appends a replace request (overlap replace) to batch. 0 or CHIME_ENOMEM. */
 int chime__batch_add_replace(struct chime_claim_batch *batch, const char *job_id,
                              chime_utime scheduled);
 /** When a queued fire of job scheduled at t is past the grace (CHIME_UTIME_NONE: never). */
 chime_utime chime__queued_expiry(const struct chime_job *job,
                                  const struct chime_job_defaults *defaults, chime_utime t);
+/** The scheduled times of up to max items of job_id in list, in list order; how many. */
+size_t chime__retry_list_times_of_job(const struct chime__retry_list *list, const char *job_id,
+                                      chime_utime *times, size_t max);
+/** Removes the item of job_id scheduled at scheduled, if there is one. */
+void chime__retry_list_drop_one(struct chime__retry_list *list, const char *job_id,
+                                chime_utime scheduled);
 /** The number of items of job_id in list. */
 size_t chime__retry_list_count_job(const struct chime__retry_list *list, const char *job_id);
 /** Removes item i into *out (the caller frees out->job_id). */

@@ -183,22 +183,28 @@ static int commit_claims(struct memory_store *ms, struct chime__index_entry *e,
     return 0;
 }
 
-/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded). */
+/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded; with
+ * coalesce the newest waits and displaces the fire that waited, recorded in the plan). */
 static int queue_fires(struct memory_store *ms, const struct chime_job *job,
                        struct chime_fire_plan *plan, struct chime_claim_batch *out)
 {
     if (job->policy.overlap == CHIME_OVERLAP_SKIP || plan->n_fires == 0)
         return 0;
-    chime_utime *times = chime__calloc(plan->n_fires, sizeof(*times));
+    chime_utime *times = chime__calloc(plan->n_fires + CHIME_QUEUE_MAX, sizeof(*times));
     if (!times)
         return CHIME_ENOMEM;
-    size_t n_queued = chime__retry_list_count_job(&ms->queued, job->id);
-    size_t n = chime__plan_take_queued(job, &ms->defaults, n_queued, plan, times);
-    int rc = 0;
+    chime_utime *waiting = times + plan->n_fires;
+    size_t n_waiting =
+            chime__retry_list_times_of_job(&ms->queued, job->id, waiting, CHIME_QUEUE_MAX);
+    size_t n = 0, n_displaced = 0;
+    int rc = chime__plan_take_queued(job, &ms->defaults, waiting, n_waiting, plan, times, &n,
+                                     &n_displaced);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct chime__retry q = { job->id, times[i], times[i], 1, CHIME_CAUSE_SCHEDULE };
         rc = chime__retry_list_add(&ms->queued, &q);
     }
+    for (size_t i = 0; rc == 0 && i < n_displaced; i++)
+        chime__retry_list_drop_one(&ms->queued, job->id, waiting[i]);
     if (rc == 0 && n > 0 && job->policy.overlap == CHIME_OVERLAP_REPLACE)
         rc = chime__batch_add_replace(out, job->id, times[n - 1]);
     chime__free(times);

@@ -31,10 +31,12 @@
     X(PG_UPDATE_JOB)          \
     X(PG_DELETE_JOB)          \
     X(PG_NEXT_DUE)            \
+    X(PG_CLAIM_LOCK)          \
     X(PG_CLAIM_SELECT)        \
-    X(PG_CLAIM_ONE)           \
+    X(PG_CLAIM_LOCK_ONE)      \
     X(PG_CLAIM_WRITE)         \
     X(PG_FINISH_RUNS)         \
+    X(PG_CLAIM_LOCK_RETRIES)  \
     X(PG_CLAIM_RETRIES)       \
     X(PG_NEXT_RETRY)          \
     X(PG_MARK_REPLACED)       \

@@ -1,15 +1,18 @@
 /*
  * Claiming due jobs from PostgreSQL, the step that makes every fire happen
- * once across nodes. One transaction: select the due jobs by the database
- * clock with FOR UPDATE SKIP LOCKED (another node's claim skips them, it
- * never waits or takes them twice), count their running instances over the
- * whole cluster, plan their fires with the same rules as every store
+ * once across nodes. One READ COMMITTED transaction: lock the due jobs by the
+ * database clock with FOR UPDATE SKIP LOCKED (another node's claim skips them,
+ * it never waits or takes them twice), then, in a second statement whose
+ * snapshot is taken once the locks are held, read them with their running
+ * instances over the whole cluster (read in the locking statement, the count
+ * could miss a run another node committed just before the lock:
+ * PG_CLAIM_LOCK); plan their fires with the same rules as every store
  * (chime_fire_plan), then one statement advances or deletes the jobs and
  * inserts the run records (unique on job, scheduled time, cause, attempt:
  * a conflicting run is dropped, not run), and commit. Only committed claims
- * are returned to be dispatched. Two round trips per batch of up to the
- * scheduler's claim size: BEGIN and the select in one pipeline, the write and
- * COMMIT in another.
+ * are returned to be dispatched. Three round trips per batch of up to the
+ * scheduler's claim size: BEGIN and the lock in one pipeline, the read, the
+ * write and COMMIT in another (an idle poll: the first, then COMMIT).
  *
  * A COMMIT whose answer is lost leaves its runs' fate unknown: they are not
  * dispatched, and their claim token is kept so that, once the server is
@@ -25,11 +28,12 @@
 
 /* The rows a claim writes, built while planning. */
 struct claim_write {
-    json_t *replaced; /* [{j, s}]: jobs whose running runs a fire replaces */
-    json_t *jobs;     /* [{i, n, d}] */
-    json_t *runs;     /* [{j, s, st, c, a, e, t}] */
-    json_t *queued;   /* [{j, s, x}]: fires that wait (overlap queue) */
-    size_t first;     /* index in the batch of this transaction's first claim */
+    json_t *replaced;  /* [{j, s}]: jobs whose running runs a fire replaces */
+    json_t *jobs;      /* [{i, n, d}] */
+    json_t *runs;      /* [{j, s, st, c, a, e, t}] */
+    json_t *queued;    /* [{j, s, x}]: fires that wait (overlap queue) */
+    json_t *displaced; /* [{j, s}]: queued fires displaced by a newer one (coalesce) */
+    size_t first;      /* index in the batch of this transaction's first claim */
 };
 
 static int64_t claim_token(void)
@@ -55,28 +59,57 @@ static int add_run_row(json_t *runs, const struct chime_run *run)
     return row ? json_array_append_new(runs, row) : CHIME_ENOMEM;
 }
 
-/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded; n_queued
- * wait already), as rows of attempt 1 written with the claim. */
-static int queue_fires(struct pg_store *ps, const struct chime_job *job, size_t n_queued,
-                       struct chime_fire_plan *plan, struct claim_write *w)
+/* The scheduled times of a job's queued fires, from the JSON array of column 5 (oldest
+ * first; at most CHIME_QUEUE_MAX wait). */
+static size_t waiting_times(const PGresult *res, int row, chime_utime *times)
+{
+    json_t *arr = json_loads(PQgetvalue(res, row, 5), 0, NULL);
+    size_t n = 0, i;
+    json_t *v;
+    json_array_foreach (arr, i, v) {
+        if (n < CHIME_QUEUE_MAX && json_is_integer(v))
+            times[n++] = json_integer_value(v);
+    }
+    json_decref(arr);
+    return n;
+}
+
+static int append_displaced(json_t *rows, const char *job_id, const chime_utime *times, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *row = json_pack("{s:s,s:I}", "j", job_id, "s", (json_int_t)times[i]);
+        rc = row ? json_array_append_new(rows, row) : CHIME_ENOMEM;
+    }
+    return rc;
+}
+
+/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded; with
+ * coalesce the newest waits and displaces the fire that waited, recorded in the plan), as
+ * rows of attempt 1 written with the claim. */
+static int queue_fires(struct pg_store *ps, const struct chime_job *job, const PGresult *res,
+                       int row, struct chime_fire_plan *plan, struct claim_write *w)
 {
     if (job->policy.overlap == CHIME_OVERLAP_SKIP || plan->n_fires == 0)
         return 0;
-    json_t *rows = w->queued;
-    chime_utime *times = chime__calloc(plan->n_fires, sizeof(*times));
+    chime_utime *times = chime__calloc(plan->n_fires + CHIME_QUEUE_MAX, sizeof(*times));
     if (!times)
         return CHIME_ENOMEM;
-    size_t n = chime__plan_take_queued(job, &ps->defaults, n_queued, plan, times);
-    int rc = 0;
+    chime_utime *waiting = times + plan->n_fires;
+    size_t n_waiting = waiting_times(res, row, waiting), n = 0, n_displaced = 0;
+    int rc = chime__plan_take_queued(job, &ps->defaults, waiting, n_waiting, plan, times, &n,
+                                     &n_displaced);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         chime_utime x = chime__queued_expiry(job, &ps->defaults, times[i]);
-        json_t *row = json_pack("{s:s,s:I,s:o}", "j", job->id, "s", (json_int_t)times[i], "x",
-                                x == CHIME_UTIME_NONE ? json_null() : json_integer(x));
-        rc = row ? json_array_append_new(rows, row) : CHIME_ENOMEM;
+        json_t *q = json_pack("{s:s,s:I,s:o}", "j", job->id, "s", (json_int_t)times[i], "x",
+                              x == CHIME_UTIME_NONE ? json_null() : json_integer(x));
+        rc = q ? json_array_append_new(w->queued, q) : CHIME_ENOMEM;
     }
+    if (rc == 0)
+        rc = append_displaced(w->displaced, job->id, waiting, n_displaced);
     if (rc == 0 && n > 0 && job->policy.overlap == CHIME_OVERLAP_REPLACE) {
-        json_t *row = json_pack("{s:s,s:I}", "j", job->id, "s", (json_int_t)times[n - 1]);
-        rc = row ? json_array_append_new(w->replaced, row) : CHIME_ENOMEM;
+        json_t *r = json_pack("{s:s,s:I}", "j", job->id, "s", (json_int_t)times[n - 1]);
+        rc = r ? json_array_append_new(w->replaced, r) : CHIME_ENOMEM;
     }
     chime__free(times);
     return rc;
@@ -95,7 +128,7 @@ static int plan_row(struct pg_store *ps, const PGresult *res, int row,
     int n_running = (int)chime__pg_get_i64(res, row, 3, 0);
     rc = chime_fire_plan(&job, &ps->defaults, req->now, n_running, &plan);
     if (rc == 0)
-        rc = queue_fires(ps, &job, (size_t)chime__pg_get_i64(res, row, 5, 0), &plan, w);
+        rc = queue_fires(ps, &job, res, row, &plan, w);
     if (rc == 0)
         rc = chime__claim_prepare(out, &job, &plan, req, CHIME_CAUSE_SCHEDULE);
     if (rc == 0) {
@@ -179,13 +212,14 @@ static int write_commit(struct pg_store *ps, struct pg_conn *c, const char *node
     char *jobs = json_dumps(w->jobs, JSON_COMPACT), *runs = json_dumps(w->runs, JSON_COMPACT);
     char *queued = json_dumps(w->queued, JSON_COMPACT);
     char *replaced = json_dumps(w->replaced, JSON_COMPACT);
+    char *displaced = json_dumps(w->displaced, JSON_COMPACT);
     char tok[24];
-    const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok), queued };
+    const char *params[] = { jobs, runs, node, chime__pg_i64(token, tok), queued, displaced };
     const char *rparams[] = { replaced };
     /* overlap replace: the running runs of the replaced jobs are marked, whichever node
      * runs them (NOTIFY 'replace'; each node stops its own, see collect_replaced) */
     struct pg_step steps[3] = {
-        { NULL, PG_CLAIM_WRITE, 5, params, PGRES_TUPLES_OK },
+        { NULL, PG_CLAIM_WRITE, 6, params, PGRES_TUPLES_OK },
         { NULL, PG_MARK_REPLACED, 1, rparams, PGRES_TUPLES_OK },
         { "COMMIT", 0, 0, NULL, PGRES_COMMAND_OK },
     };
@@ -196,7 +230,7 @@ static int write_commit(struct pg_store *ps, struct pg_conn *c, const char *node
     }
     PGresult *res[3];
     int rc = CHIME_ENOMEM;
-    bool built = jobs && runs && queued && replaced;
+    bool built = jobs && runs && queued && replaced && displaced;
     if (built)
         rc = chime__pg_pipeline(ps, c, steps, n_steps, res);
     if (rc == 0) {
@@ -214,6 +248,7 @@ static int write_commit(struct pg_store *ps, struct pg_conn *c, const char *node
     free(runs);
     free(queued);
     free(replaced);
+    free(displaced);
     return rc;
 }
 
@@ -259,36 +294,72 @@ static void undo_claims(struct chime_claim_batch *out, size_t first)
     }
 }
 
-/*
- * The shared body of both claims: BEGIN, the select (sel with its params),
- * plan each row with plan_fn, write, COMMIT. *n_rows = rows selected.
- */
+/* How a claim finds its rows: the statement that locks the jobs (returning their ids as a
+ * JSON array), then the statement that reads them with read_params[ids_at] = those ids
+ * (also when none was locked if read_always: the retries of removed jobs). */
+struct claim_sql {
+    enum pg_stmt lock;
+    int n_lock;
+    const char *const *lock_params;
+    enum pg_stmt read;
+    int n_read;
+    const char **read_params;
+    int ids_at;
+    bool read_always;
+};
+
 typedef int (*plan_rows_fn)(struct pg_store *ps, const PGresult *res,
                             struct chime_claim_request *req, struct chime_claim_batch *out,
                             struct claim_write *w);
 
-static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const char *const *params,
+/* BEGIN and the lock in one pipeline, then the read (its own snapshot: see
+ * PG_CLAIM_LOCK). The rows read, or NULL with *rc (0: nothing to read). */
+static PGresult *lock_and_read(struct pg_store *ps, struct pg_conn *c, const struct claim_sql *sql,
+                               int *rc)
+{
+    const struct pg_step steps[] = {
+        { "BEGIN", 0, 0, NULL, PGRES_COMMAND_OK },
+        { NULL, sql->lock, sql->n_lock, sql->lock_params, PGRES_TUPLES_OK },
+    };
+    PGresult *res[2] = { NULL, NULL };
+    *rc = chime__pg_pipeline(ps, c, steps, 2, res);
+    PGresult *rows = NULL;
+    if (*rc == 0) {
+        const char *ids = PQntuples(res[1]) > 0 ? PQgetvalue(res[1], 0, 0) : "[]";
+        if (sql->read_always || strcmp(ids, "[]") != 0) {
+            sql->read_params[sql->ids_at] = ids;
+            rows = chime__pg_exec(ps, c, sql->read, sql->n_read, sql->read_params, PGRES_TUPLES_OK,
+                                  rc);
+            sql->read_params[sql->ids_at] = NULL;
+        }
+    }
+    PQclear(res[0]);
+    PQclear(res[1]);
+    return rows;
+}
+
+/*
+ * The shared body of every claim: BEGIN, lock, read (sql), plan each row with plan_fn,
+ * write, COMMIT. *n_rows = rows read.
+ */
+static int run_claim(struct pg_store *ps, const struct claim_sql *sql,
                      struct chime_claim_request *req, plan_rows_fn plan_fn,
                      struct chime_claim_batch *out, int *n_rows)
 {
     struct pg_conn *c = chime__pg_acquire(ps);
     if (!c)
         return CHIME_ESTORE;
-    struct claim_write w = { json_array(), json_array(), json_array(), json_array(),
-                             out->n_claims };
+    struct claim_write w = { json_array(), json_array(), json_array(),
+                             json_array(), json_array(), out->n_claims };
     int64_t token = claim_token();
-    const struct pg_step steps[] = {
-        { "BEGIN", 0, 0, NULL, PGRES_COMMAND_OK },
-        { NULL, sel, n_params, params, PGRES_TUPLES_OK },
-    };
-    PGresult *res[2] = { NULL, NULL };
-    int rc = w.replaced && w.jobs && w.runs && w.queued ? chime__pg_pipeline(ps, c, steps, 2, res)
-                                                        : CHIME_ENOMEM;
-    *n_rows = res[1] ? PQntuples(res[1]) : 0;
-    if (res[1] && *n_rows > 0)
-        rc = plan_fn(ps, res[1], req, out, &w);
-    PQclear(res[0]);
-    PQclear(res[1]);
+    int rc = CHIME_ENOMEM;
+    PGresult *rows = NULL;
+    if (w.replaced && w.jobs && w.runs && w.queued && w.displaced)
+        rows = lock_and_read(ps, c, sql, &rc);
+    *n_rows = rows ? PQntuples(rows) : 0;
+    if (rows && *n_rows > 0)
+        rc = plan_fn(ps, rows, req, out, &w);
+    PQclear(rows);
     if (rc == 0 && *n_rows > 0)
         rc = write_commit(ps, c, req->node, token, &w, out);
     else if (rc == 0)
@@ -302,6 +373,7 @@ static int run_claim(struct pg_store *ps, enum pg_stmt sel, int n_params, const 
     json_decref(w.runs);
     json_decref(w.queued);
     json_decref(w.replaced);
+    json_decref(w.displaced);
     chime__pg_release(ps, c);
     return rc;
 }
@@ -332,11 +404,13 @@ int chime__pg_claim_due(struct chime_store *store, const struct chime_claim_requ
     struct pg_store *ps = chime__pg_of(store);
     struct chime_claim_request local = *req;
     char now[24], lim[24];
-    const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now),
-                             chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim) };
+    const char *at = req->store_clock ? NULL : chime__pg_i64(req->now, now);
+    const char *params[] = { at, chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim) };
+    const char *read[] = { at, NULL };
+    const struct claim_sql sql = { PG_CLAIM_LOCK, 2, params, PG_CLAIM_SELECT, 2, read, 1, false };
     int n_rows;
     size_t start_replaces = out->n_replaces;
-    int rc = run_claim(ps, PG_CLAIM_SELECT, 2, params, &local, plan_due_rows, out, &n_rows);
+    int rc = run_claim(ps, &sql, &local, plan_due_rows, out, &n_rows);
     if (rc) /* rolled back: no run was marked */
         while (out->n_replaces > start_replaces)
             chime__free(out->replaces[--out->n_replaces].job_id);
@@ -374,9 +448,13 @@ int chime__pg_claim_now(struct chime_store *store, const char *id,
     struct pg_store *ps = chime__pg_of(store);
     struct chime_claim_request local = *req;
     char now[24];
-    const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now), id };
+    const char *params[] = { id };
+    const char *read[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now), NULL };
+    const struct claim_sql sql = {
+        PG_CLAIM_LOCK_ONE, 1, params, PG_CLAIM_SELECT, 2, read, 1, false
+    };
     int n_rows;
-    int rc = run_claim(ps, PG_CLAIM_ONE, 2, params, &local, plan_now_row, out, &n_rows);
+    int rc = run_claim(ps, &sql, &local, plan_now_row, out, &n_rows);
     if (rc == 0 && n_rows == 0)
         return CHIME_ENOENT;
     return rc;
@@ -422,11 +500,15 @@ int chime__pg_claim_retries(struct chime_store *store, const struct chime_claim_
     struct pg_store *ps = chime__pg_of(store);
     struct chime_claim_request local = *req;
     char now[24], lim[24], maxi[24];
-    const char *params[] = { req->store_clock ? NULL : chime__pg_i64(req->now, now),
-                             chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim),
-                             chime__pg_i64(default_max_instances(ps), maxi) };
+    const char *at = req->store_clock ? NULL : chime__pg_i64(req->now, now);
+    const char *params[] = { at };
+    const char *read[] = { at, chime__pg_i64((int64_t)(req->limit ? req->limit : 256), lim),
+                           chime__pg_i64(default_max_instances(ps), maxi), NULL };
+    const struct claim_sql sql = {
+        PG_CLAIM_LOCK_RETRIES, 1, params, PG_CLAIM_RETRIES, 4, read, 3, true
+    };
     int n_rows;
-    return run_claim(ps, PG_CLAIM_RETRIES, 3, params, &local, plan_retry_rows, out, &n_rows);
+    return run_claim(ps, &sql, &local, plan_retry_rows, out, &n_rows);
 }
 
 int chime__pg_next_retry(struct chime_store *store, chime_utime *out)

@@ -168,23 +168,40 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
     [PG_DELETE_JOB] = "DELETE FROM jobs WHERE id = $1",
     [PG_NEXT_DUE] = "SELECT chime_us(next_run_time), chime_us(now()) FROM jobs"
                     " WHERE next_run_time IS NOT NULL ORDER BY next_run_time LIMIT 1",
-    /* $1: the caller's now (us) or NULL for the database clock; $2: the limit. */
+    /* A claim is two statements in one READ COMMITTED transaction: the first locks the
+     * jobs (FOR UPDATE, SKIP LOCKED for the scheduler's claims: another node's claim skips
+     * them) and returns their ids as a JSON array; the second reads them with the counts
+     * the plan needs. The counts must be read by the second: a statement reads at the
+     * snapshot of its start, so counted in the locking statement they would miss a run
+     * that another node's claim of the same job committed between that start and the
+     * lock, and the job could run max_instances + 1 runs. The second statement's
+     * snapshot is taken after the locks are held, so it sees every claim of these jobs
+     * that committed before, and no claim of them can commit until this one does.
+     * $1: the caller's now (us) or NULL for the database clock; $2: the limit. */
+    [PG_CLAIM_LOCK] = "SELECT coalesce(json_agg(l.id), '[]') FROM (SELECT j.id FROM jobs j"
+                      " WHERE j.next_run_time IS NOT NULL"
+                      " AND j.next_run_time <= coalesce(chime_ts($1::bigint), now())"
+                      " ORDER BY j.next_run_time, j.id LIMIT $2 FOR UPDATE OF j SKIP LOCKED)"
+                      " AS l",
+    /* $1: the caller's now (us) or NULL for the database clock; $2: the locked job ids
+     * (JSON array) -> the jobs, their running runs, now, and the scheduled times of
+     * their queued fires (JSON array, oldest first). */
     [PG_CLAIM_SELECT] = "SELECT j.spec, chime_us(j.next_run_time), j.version,"
                         " (SELECT count(*) FROM runs r WHERE r.job_id = j.id"
                         " AND r.status = 'running'),"
                         " chime_us(coalesce(chime_ts($1::bigint), now())),"
-                        " (SELECT count(*) FROM retries q WHERE q.job_id = j.id"
-                        " AND q.attempt = 1)"
-                        " FROM jobs j WHERE j.next_run_time IS NOT NULL"
-                        " AND j.next_run_time <= coalesce(chime_ts($1::bigint), now())"
-                        " ORDER BY j.next_run_time, j.id LIMIT $2 FOR UPDATE OF j SKIP LOCKED",
-    [PG_CLAIM_ONE] = "SELECT j.spec, chime_us(j.next_run_time), j.version,"
-                     " (SELECT count(*) FROM runs r WHERE r.job_id = j.id"
-                     " AND r.status = 'running'),"
-                     " chime_us(coalesce(chime_ts($1::bigint), now()))"
-                     " FROM jobs j WHERE j.id = $2 FOR UPDATE OF j",
+                        " (SELECT coalesce(json_agg(chime_us(q.scheduled_time)"
+                        " ORDER BY q.scheduled_time), '[]') FROM retries q"
+                        " WHERE q.job_id = j.id AND q.attempt = 1)"
+                        " FROM jobs j WHERE j.id IN (SELECT jsonb_array_elements_text($2::jsonb))"
+                        " ORDER BY j.next_run_time, j.id",
+    /* run now: $1: the job id (waits for another claim of it to end). */
+    [PG_CLAIM_LOCK_ONE] = "SELECT coalesce(json_agg(l.id), '[]') FROM (SELECT j.id FROM jobs j"
+                          " WHERE j.id = $1 FOR UPDATE OF j) AS l",
     /* $1: jobs [{i: id, n: next us or null, d: delete}], $2: runs, $3: node, $4: claim,
-     * $5: the fires that wait (overlap queue) [{j: job id, s: scheduled us, x: expiry us}]. */
+     * $5: the fires that wait (overlap queue) [{j: job id, s: scheduled us, x: expiry us}],
+     * $6: the queued fires displaced by a newer one (coalesce) [{j, s}]: their rows go,
+     * their missed records are among $2. */
     [PG_CLAIM_WRITE] = "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
                        " AS x(i text, n bigint, d boolean)),"
                        " u AS (UPDATE jobs j SET next_run_time = chime_ts(x.n) FROM x"
@@ -195,6 +212,9 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                        " cause, expires_at) SELECT q.j, chime_ts(q.s), 1, chime_ts(q.s),"
                        " 'schedule', chime_ts(q.x) FROM jsonb_to_recordset($5::jsonb)"
                        " AS q(j text, s bigint, x bigint) ON CONFLICT DO NOTHING),"
+                       " z AS (DELETE FROM retries r USING jsonb_to_recordset($6::jsonb)"
+                       " AS z(j text, s bigint) WHERE r.job_id = z.j"
+                       " AND r.scheduled_time = chime_ts(z.s) AND r.attempt = 1),"
                        " w AS (INSERT INTO runs (job_id, scheduled_time, started_at, finished_at,"
                        " status, cause, attempt, node, error, claim) " CLAIM_RUNS_SELECT
                        " ON CONFLICT DO NOTHING RETURNING id, job_id, chime_us(scheduled_time)"
@@ -232,21 +252,22 @@ const char *const chime__pg_stmt_sql[PG_N_STMTS] = {
                        " (SELECT count(pg_notify('" CHIME__PG_CHANNEL "', '0')) FROM u"
                        " WHERE EXISTS (SELECT 1 FROM retries q WHERE q.job_id = u.job_id"
                        " AND q.attempt = 1)) FROM u",
+    /* The jobs of the due retries and queued fires, locked as a claim of their scheduled
+     * fires locks them (see PG_CLAIM_LOCK): $1: the caller's now (us) or NULL. */
+    [PG_CLAIM_LOCK_RETRIES] = "SELECT coalesce(json_agg(l.id), '[]') FROM (SELECT j.id FROM jobs j"
+                              " WHERE NOT j.paused AND j.id IN (SELECT q.job_id FROM retries q"
+                              " WHERE q.due_at <= coalesce(chime_ts($1::bigint), now()))"
+                              " FOR UPDATE OF j SKIP LOCKED) AS l",
     /* $1: the caller's now (us) or NULL for the database clock; $2: the limit; $3: the
-     * default max_instances. The due retries are deleted and returned with their job (a
-     * retry of a removed job just goes); so are the queued fires (attempt 1) past their
-     * grace or whose job has a free instance, the oldest of each job. A paused job's
-     * retries and queued fires wait. The jobs of the claimed retries are locked first
-     * (l: FOR UPDATE SKIP LOCKED, as a claim of their scheduled fires locks them), so a
-     * retry is not claimed while another node claims the same job's fire. */
-    [PG_CLAIM_RETRIES] = "WITH l AS (SELECT j.id FROM jobs j WHERE NOT j.paused AND j.id IN"
-                         " (SELECT q.job_id FROM retries q"
-                         " WHERE q.due_at <= coalesce(chime_ts($1::bigint), now()))"
-                         " FOR UPDATE OF j SKIP LOCKED),"
-                         " r AS (DELETE FROM retries WHERE (job_id, scheduled_time, attempt)"
+     * default max_instances; $4: the jobs locked by PG_CLAIM_LOCK_RETRIES (JSON array).
+     * The due retries of those jobs are deleted and returned with their job (a retry of
+     * a removed job just goes); so are the queued fires (attempt 1) past their grace or
+     * whose job has a free instance, the oldest of each job. A paused job's retries and
+     * queued fires wait (its row is not locked). */
+    [PG_CLAIM_RETRIES] = "WITH r AS (DELETE FROM retries WHERE (job_id, scheduled_time, attempt)"
                          " IN (SELECT job_id, scheduled_time, attempt FROM retries q"
                          " WHERE q.due_at <= coalesce(chime_ts($1::bigint), now())"
-                         " AND (q.job_id IN (SELECT id FROM l)"
+                         " AND (q.job_id IN (SELECT jsonb_array_elements_text($4::jsonb))"
                          " OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.id = q.job_id))"
                          " AND (q.attempt > 1"
                          " OR q.expires_at <= coalesce(chime_ts($1::bigint), now())"

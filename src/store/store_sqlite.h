@@ -118,6 +118,9 @@ int chime__sqlite_queue_retry(struct sqlite_store *ss, const struct chime_run *r
 int chime__sqlite_write_retry(struct sqlite_store *ss, const struct chime_run *run);
 /* Inside the open transaction: the row of a queued fire (overlap queue, attempt 1). */
 int chime__sqlite_write_queued(struct sqlite_store *ss, const struct chime__retry *q);
+/* Inside the open transaction: deletes the retries row of q (a claimed retry, a displaced
+ * queued fire). */
+int chime__sqlite_delete_retry(struct sqlite_store *ss, const struct chime__retry *q);
 /** Loads the retries table into the list (at open). */
 int chime__sqlite_load_retries(struct sqlite_store *ss);
 /** Inserts a claimed run row (its id set). 0 or CHIME_ESTORE (also for a duplicate). */

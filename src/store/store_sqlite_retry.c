@@ -52,6 +52,14 @@ int chime__sqlite_write_queued(struct sqlite_store *ss, const struct chime__retr
                      q);
 }
 
+int chime__sqlite_delete_retry(struct sqlite_store *ss, const struct chime__retry *q)
+{
+    return retry_row(ss,
+                     "DELETE FROM retries WHERE job_id = ?1 AND scheduled_time = ?2"
+                     " AND attempt = ?3",
+                     q);
+}
+
 int chime__sqlite_queue_retry(struct sqlite_store *ss, const struct chime_run *run)
 {
     if (run->retry_at == CHIME_UTIME_NONE || !chime__index_find(&ss->idx, run->job_id))
@@ -89,10 +97,7 @@ int chime__sqlite_load_retries(struct sqlite_store *ss)
 static int claim_one_retry(struct sqlite_store *ss, const struct chime__retry *r,
                            const struct chime_claim_request *req, struct chime_claim_batch *out)
 {
-    int rc = retry_row(ss,
-                       "DELETE FROM retries WHERE job_id = ?1 AND scheduled_time = ?2"
-                       " AND attempt = ?3",
-                       r);
+    int rc = chime__sqlite_delete_retry(ss, r);
     struct chime__index_entry *e = chime__index_find(&ss->idx, r->job_id);
     if (rc < 0 || !e)
         return rc; /* a removed job's retry just goes */

@@ -106,24 +106,35 @@ struct claimed {
     int n_running;
     chime_utime *queued; /* overlap queue: the fires that wait (their rows written) */
     size_t n_queued;
+    chime_utime *displaced; /* the fires that waited and were displaced (rows deleted) */
+    size_t n_displaced;
 };
 
-/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded);
- * their rows are written in the claim's transaction, the list follows at commit. */
+/* Overlap queue: the plan's fires skipped at max_instances wait instead (bounded; with
+ * coalesce the newest waits and displaces the fire that waited, recorded in the plan);
+ * their rows are written and the displaced rows deleted in the claim's transaction, the
+ * list follows at commit. */
 static int queue_fires(struct sqlite_store *ss, struct claimed *c, const struct chime_job *job,
                        struct chime_fire_plan *plan, struct chime_claim_batch *out)
 {
     if (job->policy.overlap == CHIME_OVERLAP_SKIP || plan->n_fires == 0)
         return 0;
-    c->queued = chime__calloc(plan->n_fires, sizeof(*c->queued));
+    c->queued = chime__calloc(plan->n_fires + CHIME_QUEUE_MAX, sizeof(*c->queued));
     if (!c->queued)
         return CHIME_ENOMEM;
-    size_t n_queued = chime__retry_list_count_job(&ss->queued, job->id);
-    c->n_queued = chime__plan_take_queued(job, &ss->defaults, n_queued, plan, c->queued);
-    int rc = 0;
+    c->displaced = c->queued + plan->n_fires;
+    size_t n_waiting =
+            chime__retry_list_times_of_job(&ss->queued, job->id, c->displaced, CHIME_QUEUE_MAX);
+    int rc = chime__plan_take_queued(job, &ss->defaults, c->displaced, n_waiting, plan, c->queued,
+                                     &c->n_queued, &c->n_displaced);
     for (size_t i = 0; rc == 0 && i < c->n_queued; i++) {
         struct chime__retry q = { job->id, c->queued[i], c->queued[i], 1, CHIME_CAUSE_SCHEDULE };
         rc = chime__sqlite_write_queued(ss, &q);
+    }
+    for (size_t i = 0; rc == 0 && i < c->n_displaced; i++) {
+        struct chime__retry q = { job->id, c->displaced[i], c->displaced[i], 1,
+                                  CHIME_CAUSE_SCHEDULE };
+        rc = chime__sqlite_delete_retry(ss, &q);
     }
     if (rc == 0 && c->n_queued > 0 && job->policy.overlap == CHIME_OVERLAP_REPLACE)
         rc = chime__batch_add_replace(out, job->id, c->queued[c->n_queued - 1]);
@@ -166,7 +177,7 @@ static int collect_due(struct sqlite_store *ss, const struct chime_claim_request
         if (chime__grow((void **)out, &cap, *out_n + 1, sizeof(**out)) < 0)
             return *out_n ? 0 : CHIME_ENOMEM;
         chime__heap_pop(&ss->idx.heap);
-        (*out)[(*out_n)++] = (struct claimed){ e, e->next_run, e->next_run, 0, NULL, 0 };
+        (*out)[(*out_n)++] = (struct claimed){ e, e->next_run, e->next_run, 0, NULL, 0, NULL, 0 };
     }
 }
 
@@ -199,6 +210,8 @@ static void apply_claims(struct sqlite_store *ss, struct claimed *c, size_t n_do
             if (chime__retry_list_add(&ss->queued, &q) < 0) /* the row waits for a restart */
                 chime__log(CHIME_LOG_ERROR, "sqlite store: out of memory queueing a fire");
         }
+        for (size_t k = 0; k < c[i].n_displaced; k++)
+            chime__retry_list_drop_one(&ss->queued, c[i].entry->strings, c[i].displaced[k]);
         if (c[i].new_next == CHIME_UTIME_NONE) {
             /* APS-COMPAT: a job with no next fire time is removed; its runs stay. */
             chime__index_unlink(&ss->idx, c[i].entry);

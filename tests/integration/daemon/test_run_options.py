@@ -160,6 +160,37 @@ def test_overlap_queue_runs_back_to_back(chimed_factory):
     assert len({run["scheduled_time"] for run in runs}) == len(runs), runs
 
 
+def test_overlap_queue_with_coalesce_runs_the_newest_waiting_fire(chimed_factory):
+    """With overlap queue and coalesce one fire waits, the newest: each fire that comes
+    due while the command runs takes the place of the one that waited, which is recorded
+    missed (coalesced); the run after the first is of the last fire due before it ended."""
+    from datetime import datetime, timedelta
+    d = chimed_factory(env={"CHIME_ALLOW_EXEC": "1"})
+    job_id = add(d, {"func": "chime:exec", "trigger": "interval",
+                     "trigger_args": {"seconds": 1}, "overlap": "queue", "coalesce": True,
+                     "misfire_grace_time": 60, "kwargs": {"argv": ["sleep", "3.5"]}})
+
+    def succeeded():
+        return [run for run in finished(d, job_id) if run["status"] == "succeeded"]
+    assert poll(lambda: len(succeeded()) >= 2, 40), d.log_text()
+    assert d.req("POST", f"/schedule/jobs/{job_id}/pause").status == 200
+    runs = runs_of(d, job_id)
+
+    def t(run, key):
+        return datetime.fromisoformat(run[key])
+    first, second = sorted(succeeded(), key=lambda run: run["scheduled_time"])[:2]
+    folded = [run for run in runs
+              if t(first, "scheduled_time") < t(run, "scheduled_time")
+              < t(second, "scheduled_time")]
+    assert len(folded) >= 2, runs  # about three fires came due during the 3.5 s run
+    assert all(run["status"] == "missed" and run["error"] == "coalesced"
+               for run in folded), folded
+    assert t(second, "scheduled_time") > t(first, "finished_at") - timedelta(seconds=1.5), runs
+    assert t(second, "started_at") >= t(first, "finished_at"), runs
+    assert not [run for run in runs if run["status"] == "skipped"], runs
+    assert len({run["scheduled_time"] for run in runs}) == len(runs), runs
+
+
 def test_overlap_replace_cancels_the_running_command(chimed_factory, tmp_path):
     """With overlap replace the next fire stops the running command (SIGTERM, then
     SIGKILL after kill_grace: this one ignores SIGTERM), whose record ends cancelled,

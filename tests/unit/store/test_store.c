@@ -445,7 +445,8 @@ static void finish_ok(struct fixture *f, const struct chime_run *run, chime_utim
 
 /* Overlap queue: a fire due while the job runs leaves no record but waits (surviving a
  * reopen); it starts, as attempt 1 of its scheduled time, once the run ends. With
- * coalesce one fire waits: a further one is recorded skipped (the queue is full). */
+ * coalesce one fire waits, the newest: a further one takes its place and the one that
+ * waited is recorded missed (coalesced), as APScheduler's coalesce runs the latest. */
 static void test_store_queue_waits_for_a_free_instance(void **state)
 {
     struct fixture *f = *state;
@@ -462,10 +463,12 @@ static void test_store_queue_waits_for_a_free_instance(void **state)
     assert_int_equal(rb.n_claims, 0); /* the job still runs */
     chime_claim_batch_release(&rb);
     assert_int_equal(claim(f, T0 + 30 * SEC, 0, &b2), 0);
-    assert_int_equal(b2.n_claims, 1);
-    assert_int_equal(b2.claims[0].run.status, CHIME_RUN_SKIPPED);
-    assert_string_equal(b2.claims[0].run.error, "max_instances reached and the queue is full");
+    assert_int_equal(b2.n_claims, 1); /* 30 s waits now; 20 s is folded into it */
+    assert_int_equal(b2.claims[0].run.status, CHIME_RUN_MISSED);
+    assert_int_equal(b2.claims[0].run.scheduled, T0 + 20 * SEC);
+    assert_string_equal(b2.claims[0].run.error, "coalesced");
     chime_claim_batch_release(&b2);
+    assert_int_equal(next_retry(f), T0 + 90 * SEC + 1); /* the grace of the 30 s fire */
     if (f->sqlite || f->pg) {
         chime_claim_batch_release(&b1);
         reopen(f); /* sqlite: its run is lost at open, freeing the instance */
@@ -473,7 +476,7 @@ static void test_store_queue_waits_for_a_free_instance(void **state)
     } else {
         finish_ok(f, &b1.claims[0].run, T0 + 31 * SEC);
         chime_claim_batch_release(&b1);
-        assert_int_equal(next_retry(f), T0 + 20 * SEC);
+        assert_int_equal(next_retry(f), T0 + 30 * SEC);
         assert_int_equal(claim_retries(f, T0 + 31 * SEC, &rb), 0);
     }
     if (f->pg) { /* PostgreSQL keeps the running run (its node may live): finish it */
@@ -488,7 +491,7 @@ static void test_store_queue_waits_for_a_free_instance(void **state)
     }
     assert_int_equal(rb.n_claims, 1);
     assert_int_equal(rb.claims[0].run.status, CHIME_RUN_RUNNING);
-    assert_int_equal(rb.claims[0].run.scheduled, T0 + 20 * SEC);
+    assert_int_equal(rb.claims[0].run.scheduled, T0 + 30 * SEC); /* the newest waited */
     assert_int_equal(rb.claims[0].run.attempt, 1);
     assert_true(rb.claims[0].run.id > 0);
     assert_int_equal(next_retry(f), CHIME_UTIME_NONE);
@@ -496,7 +499,7 @@ static void test_store_queue_waits_for_a_free_instance(void **state)
     chime_claim_batch_release(&rb);
     struct runs r;
     list_runs(f, "q", -1, 0, 0, &r);
-    assert_int_equal(r.n, 3); /* one record per due time: 10 s, 20 s (queued), 30 s */
+    assert_int_equal(r.n, 3); /* one record per due time: 10 s, 20 s (coalesced), 30 s (queued) */
     runs_release(&r);
 }
 
@@ -741,6 +744,94 @@ static void test_pg_retry_claim_skips_a_locked_job(void **state)
     assert_int_equal(b.n_claims, 1);
     assert_int_equal(b.claims[0].run.attempt, 2);
     chime_claim_batch_release(&b);
+}
+
+struct claim_now_call {
+    struct fixture *f;
+    struct chime_claim_batch b;
+    int rc;
+};
+
+static void *claim_now_thread(void *arg)
+{
+    struct claim_now_call *call = arg;
+    struct chime_claim_request req = { T0 + 11 * SEC, 0, NULL, false };
+    memset(&call->b, 0, sizeof(call->b));
+    call->rc = call->f->store->ops->claim_now(call->f->store, "n", &req, &call->b);
+    return NULL;
+}
+
+/* Waits (10 s at most) until a backend of the database waits for a lock. */
+static bool some_backend_waits_for_a_lock(const char *url)
+{
+    PGconn *watch = PQconnectdb(url);
+    bool waits = false;
+    for (int i = 0; i < 1000 && !waits && PQstatus(watch) == CONNECTION_OK; i++) {
+        PGresult *res = PQexec(watch, "SELECT count(*) FROM pg_locks WHERE NOT granted");
+        waits = PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0;
+        PQclear(res);
+        if (!waits)
+            usleep(10000);
+    }
+    PQfinish(watch);
+    return waits;
+}
+
+/* max_instances holds across nodes: a claim that has to wait for the job's row while
+ * another node's claim of the job commits a running run counts that run (the counts are
+ * read after the lock, not at the start of the locking statement). Fails on a claim that
+ * counts in the statement that locks: it would start a second instance. */
+static void test_pg_claim_counts_runs_committed_while_it_waited(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "n", 10);
+    PGconn *other = PQconnectdb(f->url);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    pg_exec_ok(other, "BEGIN", PGRES_COMMAND_OK);
+    pg_exec_ok(other, "SELECT 1 FROM jobs WHERE id = 'n' FOR UPDATE", PGRES_TUPLES_OK);
+    pg_exec_ok(other,
+               "INSERT INTO runs (job_id, scheduled_time, started_at, status, cause, node)"
+               " VALUES ('n', now(), now(), 'running', 'manual', 'node-x')",
+               PGRES_COMMAND_OK);
+    struct claim_now_call call = { f, { 0 }, -1 };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, claim_now_thread, &call), 0);
+    bool waited = some_backend_waits_for_a_lock(f->url);
+    pg_exec_ok(other, "COMMIT", PGRES_COMMAND_OK); /* before any assert: the thread ends */
+    PQfinish(other);
+    pthread_join(th, NULL);
+    assert_true(waited);
+    assert_int_equal(call.rc, 0);
+    assert_int_equal(call.b.n_claims, 1);
+    assert_int_equal(call.b.claims[0].run.status, CHIME_RUN_SKIPPED); /* max_instances 1 */
+    assert_string_equal(call.b.claims[0].run.error, "max_instances reached");
+    chime_claim_batch_release(&call.b);
+}
+
+/* overlap replace without coalesce: one fire waits, a further one is recorded skipped
+ * (the queue is full). */
+static void test_store_replace_without_coalesce_keeps_one_waiting(void **state)
+{
+    struct fixture *f = *state;
+    struct chime_job job;
+    make_job(&job, "rp", 10);
+    job.policy.overlap = CHIME_OVERLAP_REPLACE;
+    job.policy.coalesce = 0;
+    assert_int_equal(f->store->ops->add_job(f->store, &job, false), 0);
+    chime_job_release(&job);
+    struct chime_claim_batch b1, b2;
+    assert_int_equal(claim(f, T0 + 10 * SEC, 0, &b1), 0);
+    assert_int_equal(b1.n_claims, 1);
+    assert_int_equal(claim(f, T0 + 20 * SEC, 0, &b2), 0);
+    assert_int_equal(b2.n_claims, 0); /* waits for the replaced run */
+    chime_claim_batch_release(&b2);
+    assert_int_equal(claim(f, T0 + 30 * SEC, 0, &b2), 0);
+    assert_int_equal(b2.n_claims, 1);
+    assert_int_equal(b2.claims[0].run.status, CHIME_RUN_SKIPPED);
+    assert_int_equal(b2.claims[0].run.scheduled, T0 + 30 * SEC);
+    assert_string_equal(b2.claims[0].run.error, "max_instances reached and the queue is full");
+    chime_claim_batch_release(&b2);
+    chime_claim_batch_release(&b1);
 }
 
 /* Two nodes on one database: each due retry is claimed by exactly one of them. */
@@ -1486,6 +1577,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pg_retry_claimed_once_across_nodes, setup_pg,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pg_claim_counts_runs_committed_while_it_waited,
+                                        setup_pg, teardown),
+        BOTH(test_store_replace_without_coalesce_keeps_one_waiting),
         BOTH(test_store_update_and_remove),
         BOTH(test_store_list_orders_by_next_run_paused_last_and_pages),
         BOTH(test_store_claim_due_creates_runs_and_advances),
